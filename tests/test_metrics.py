@@ -1,0 +1,121 @@
+"Hand-checked tests of nas_lt.metrics"
+import json, math
+import numpy as np
+import pytest
+import torch
+from nas_lt.core import LTError
+from nas_lt.metrics import (accuracy, per_class_accuracy, balanced_accuracy, confusion_matrix, shot_groups,
+                            shot_accuracy, lt_metrics, kendall_tau, spearman_rho)
+
+
+def test_accuracy_per_class_balanced():
+    p, t = torch.tensor([0, 1, 1, 2, 2, 2, 0]), torch.tensor([0, 1, 0, 2, 2, 1, 0])
+    assert accuracy(p, t) == pytest.approx(5 / 7)
+    # class 0: 3 images (idx 0, 2, 6), right at 0 and 6 -> 2/3; class 1: idx 1, 5 -> 1/2; class 2: idx 3, 4 -> 1
+    assert per_class_accuracy(p, t, 3) == pytest.approx([2 / 3, 1 / 2, 1.0])
+    assert balanced_accuracy(p, t, 3) == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+    pc = per_class_accuracy(p, t, 4)  # class 3 absent -> nan, not in the balanced mean
+    assert math.isnan(pc[3])
+    assert balanced_accuracy(p, t, 4) == pytest.approx((2 / 3 + 1 / 2 + 1) / 3)
+
+
+def test_inputs_numpy_and_lists():
+    assert accuracy(np.array([1, 2, 3]), [1, 2, 0]) == pytest.approx(2 / 3)
+    assert accuracy(torch.tensor([1., 2.]), torch.tensor([1, 2])) == 1.0
+
+
+@pytest.mark.parametrize("call,msg", [
+    (lambda: accuracy([0, 1], [0]), "differ in length"),
+    (lambda: accuracy([], []), "empty"),
+    (lambda: per_class_accuracy([0, 5], [0, 1], 3), "outside 0..2"),
+    (lambda: per_class_accuracy([0, -1], [0, 1], 3), "outside 0..2"),
+    (lambda: accuracy(torch.zeros(2, 3), [0, 1]), "1-D"),
+    (lambda: accuracy([0.5, 1.0], [0, 1]), "integer"),
+])
+def test_bad_inputs(call, msg):
+    with pytest.raises(LTError, match=msg): call()
+
+
+def test_confusion_matrix():
+    p, t = torch.tensor([0, 1, 1, 2, 0]), torch.tensor([0, 0, 1, 2, 2])
+    cm = confusion_matrix(p, t, 3)
+    assert cm.dtype == torch.long
+    assert cm.tolist() == [[1, 1, 0], [0, 1, 0], [1, 0, 1]]
+    assert (cm.diag().double() / cm.sum(1).double()).tolist() == pytest.approx(per_class_accuracy(p, t, 3))
+
+
+def test_shot_groups_absolute_and_relative():
+    g = shot_groups([500, 101, 100, 20, 19, 1])
+    assert g == dict(many=[0, 1], medium=[2, 3], few=[4, 5])
+    c100 = [math.floor(500 * 100 ** (-i / 99)) for i in range(100)]
+    assert [len(v) for v in shot_groups(c100).values()] == [35, 35, 30]
+    # CIFAR-10-LT ratio 100: absolute thresholds leave few-shot empty -> auto splits by rank 4/3/3
+    c10 = [math.floor(5000 * 100 ** (-i / 9)) for i in range(10)]
+    assert shot_groups(c10, relative=False)["few"] == []
+    assert shot_groups(c10) == dict(many=[0, 1, 2, 3], medium=[4, 5, 6], few=[7, 8, 9])
+    # ties in count broken by class index; relative split ignores thresholds
+    assert shot_groups([5, 5, 5, 9], relative=True) == dict(many=[0, 3], medium=[1], few=[2])
+    assert shot_groups([30, 10], relative="auto") == dict(many=[], medium=[0], few=[1])  # < 3 classes: absolute
+    assert shot_groups([40] * 5) == dict(many=[], medium=[0, 1, 2, 3, 4], few=[])  # balanced: absolute
+    assert shot_groups(torch.tensor([200, 50, 5]), many=40, few=10)["few"] == [2]  # tensors work; auto -> thirds
+
+
+def test_shot_groups_custom_thresholds():
+    assert shot_groups([200, 50, 5], many=40, few=10, relative=False) == dict(many=[0, 1], medium=[], few=[2])
+    with pytest.raises(LTError, match="few <= many"): shot_groups([1, 2], many=5, few=10)
+    with pytest.raises(LTError, match="relative"): shot_groups([1, 2], relative="yes")
+    with pytest.raises(LTError, match="empty"): shot_groups([])
+
+
+def test_shot_accuracy_and_lt_metrics():
+    assert shot_accuracy([0.9, 0.7, 0.5, 0.1, 0.3], [300, 150, 60, 10, 5]) == \
+        pytest.approx(dict(many_shot=0.8, medium_shot=0.5, few_shot=0.2))
+    r = shot_accuracy([1.0, 0.0], [500, 400], relative=False)
+    assert r == dict(many_shot=0.5, medium_shot=None, few_shot=None)
+    p, t = torch.tensor([0, 1, 1, 1, 2, 0]), torch.tensor([0, 1, 1, 2, 2, 2])
+    m = lt_metrics(p, t, [150, 60, 3, 2])  # class 3 absent from the test set
+    assert set(m) == {"accuracy", "balanced_accuracy", "per_class_accuracy", "many_shot", "medium_shot", "few_shot"}
+    assert m["accuracy"] == pytest.approx(4 / 6)
+    assert m["per_class_accuracy"][:3] == pytest.approx([1.0, 1.0, 1 / 3]) and m["per_class_accuracy"][3] is None
+    assert m["balanced_accuracy"] == pytest.approx((1 + 1 + 1 / 3) / 3)
+    assert (m["many_shot"], m["medium_shot"]) == (1.0, 1.0)
+    assert m["few_shot"] == pytest.approx(1 / 3)  # class 3 has no test images: left out
+    json.dumps(m, allow_nan=False)
+    assert all(isinstance(m[k], float) for k in ("accuracy", "balanced_accuracy"))
+
+
+def test_kendall_spearman_textbook():
+    # 10 pairs: 6 concordant, 4 discordant -> tau 0.2; d = -2,-2,2,2,0 -> rho = 1 - 6*16/(5*24) = 0.2
+    assert kendall_tau([1, 2, 3, 4, 5], [3, 4, 1, 2, 5]) == pytest.approx(0.2)
+    assert spearman_rho([1, 2, 3, 4, 5], [3, 4, 1, 2, 5]) == pytest.approx(0.2)
+    # ties: nc=5, nd=0, n0=6, n1=1, n2=0 -> 5/sqrt(5*6); avg ranks 1,2.5,2.5,4 -> 4.5/sqrt(4.5*5)
+    assert kendall_tau([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(5 / math.sqrt(30))
+    assert spearman_rho([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(4.5 / math.sqrt(22.5))
+    # ties in both lists: a=[1,1,2,2], b=[1,2,1,2]: pairs (0,1) tie a, (2,3) tie a, (0,2) tie b, (1,3) tie b,
+    # (0,3) concordant, (1,2) discordant -> tau_b = 0 / sqrt(4*4) = 0
+    assert kendall_tau([1, 1, 2, 2], [1, 2, 1, 2]) == pytest.approx(0.0)
+    # perfect and reversed orders, only ranks matter
+    assert kendall_tau([0.1, 0.4, 0.35], [3, 9, 8]) == pytest.approx(1.0)
+    assert spearman_rho([0.1, 0.4, 0.35], [-3, -9, -8]) == pytest.approx(-1.0)
+    assert math.isnan(spearman_rho([2, 2, 2], [1, 2, 3]))
+
+
+def test_kendall_tau_brute_force():
+    "tau-b against a direct count over pairs on random scores with ties"
+    rng = np.random.default_rng(0)
+    a, b = rng.integers(0, 5, 30), rng.integers(0, 5, 30)
+    nc = nd = n1 = n2 = 0
+    for i in range(30):
+        for j in range(i + 1, 30):
+            x, y = a[i] - a[j], b[i] - b[j]
+            n1 += x == 0; n2 += y == 0
+            if x * y > 0: nc += 1
+            elif x * y < 0: nd += 1
+    n0 = 30 * 29 // 2
+    assert kendall_tau(a, b) == pytest.approx((nc - nd) / math.sqrt((n0 - n1) * (n0 - n2)))
+
+
+def test_rank_errors():
+    with pytest.raises(LTError, match="differ in length"): kendall_tau([1, 2], [1])
+    with pytest.raises(LTError, match="at least 2"): spearman_rho([1], [2])
+    with pytest.raises(LTError, match="nan"): kendall_tau([1, float("nan")], [1, 2])
