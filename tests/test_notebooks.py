@@ -7,9 +7,9 @@ ROOT = Path(__file__).resolve().parent.parent
 NBS = sorted(p for p in (ROOT/'nbs').rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts and not p.name.startswith('.'))
 
 RUN = """
-import sys
+import sys; from pathlib import Path
 from nbdev.test import test_nb
-ok, secs = test_nb(sys.argv[1], skip_flags=['slow', 'notest'])
+ok, secs = test_nb(Path(sys.argv[1]), skip_flags=['slow', 'notest'])
 print(f'{secs:.1f}s')
 sys.exit(0 if ok else 1)
 """
