@@ -57,6 +57,10 @@ def test_shot_groups_absolute_and_relative():
     assert shot_groups([5, 5, 5, 9], relative=True) == dict(many=[0, 3], medium=[1], few=[2])
     assert shot_groups([30, 10], relative="auto") == dict(many=[], medium=[0], few=[1])  # < 3 classes: absolute
     assert shot_groups([40] * 5) == dict(many=[], medium=[0, 1, 2, 3, 4], few=[])  # balanced: absolute
+    # a step profile has two levels: 'auto' keeps the absolute groups, True splits by rank anyway
+    assert shot_groups([500, 500, 10, 10]) == dict(many=[0, 1], medium=[], few=[2, 3])
+    assert shot_groups([500, 500, 10, 10], relative=True) == dict(many=[0, 1], medium=[2], few=[3])
+    assert shot_groups([300, 200, 50, 50])["few"] == [3]  # 3 distinct counts, few empty -> thirds (ties by index)
     assert shot_groups(torch.tensor([200, 50, 5]), many=40, few=10)["few"] == [2]  # tensors work; auto -> thirds
 
 
