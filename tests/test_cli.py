@@ -1,0 +1,95 @@
+"The `nas-lt` command end to end: data, train (with resume), and one clear line for every kind of bad input."
+import json, os, subprocess, sys
+from pathlib import Path
+import numpy as np
+import pytest
+from PIL import Image
+
+from nas_lt.cli import main
+
+def _folder(root:Path, classes=(('cat', 12), ('dog', 8), ('eel', 4)), test=True, size=20):
+    rng = np.random.default_rng(0)
+    for split in (['train', 'test'] if test else ['train']):
+        for ci, (c, n) in enumerate(classes):
+            d = root/split/c; d.mkdir(parents=True, exist_ok=True)
+            for i in range(n if split == 'train' else 3):
+                a = rng.integers(0, 60, (size, size, 3), dtype=np.uint8); a[..., ci] += 150
+                Image.fromarray(a).save(d/f'{i}.png')
+    return root
+
+def _err(capsys, argv):
+    rc = main(argv)
+    err = capsys.readouterr().err
+    return rc, err
+
+def test_data_command(tmp_path, capsys):
+    html = tmp_path/'counts.html'
+    assert main(['data', '--data', 'synthetic', '--imb-ratio', '100', '--html', str(html)]) == 0
+    out = capsys.readouterr().out
+    assert 'many-shot' in out and 'few-shot' in out
+    assert 'Plotly.newPlot' in html.read_text()
+
+def test_train_on_a_folder_and_resume(tmp_path, capsys):
+    root = _folder(tmp_path/'imgs')
+    out = tmp_path/'run'
+    argv = ['train', '--data', str(root), '--model', 'resnet20', '--loss', 'cb', '--epochs', '2', '--batch-size', '8', '--out', str(out)]
+    assert main(argv) == 0
+    m = json.loads((out/'metrics.json').read_text())
+    for k in ('accuracy', 'balanced_accuracy', 'per_class_accuracy', 'many_shot', 'medium_shot', 'few_shot'):
+        assert k in m, k
+    assert len(m['per_class_accuracy']) == 3 and (out/'model.pt').exists()
+    assert main(argv + ['--resume']) == 0                      # a finished run resumes to the same end
+    capsys.readouterr()
+    rc = main(argv[:-4] + ['--epochs', '3', '--batch-size', '8', '--out', str(out), '--resume'])
+    err = capsys.readouterr().err
+    assert rc == 2 and 'epochs=2 in the checkpoint, 3 now' in err   # changed settings are refused, not mixed
+
+def test_killed_run_resumes_to_the_same_weights(tmp_path):
+    "SIGKILL a CLI training run after its first checkpoint, resume it, and compare with an uninterrupted run"
+    import signal, time, torch
+    root = _folder(tmp_path/'imgs', classes=(('a', 40), ('b', 20), ('c', 8)))
+    def argv(out): return [sys.executable, '-m', 'nas_lt.cli', 'train', '--data', str(root), '--model', 'resnet20',
+                           '--epochs', '6', '--batch-size', '8', '--loss', 'drw', '--out', str(out)]
+    env = {**os.environ, 'NAS_LT_PROGRESS': '0', 'OMP_NUM_THREADS': '1'}
+    subprocess.run(argv(tmp_path/'full'), check=True, env=env, capture_output=True)
+    p = subprocess.Popen(argv(tmp_path/'cut'), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt, t0 = tmp_path/'cut'/'ckpt.pt', time.time()
+    while not ckpt.exists() and time.time() - t0 < 120: time.sleep(0.05)
+    p.send_signal(signal.SIGKILL); p.wait()
+    assert ckpt.exists() and not (tmp_path/'cut'/'metrics.json').exists(), 'the run finished before it could be killed'
+    subprocess.run(argv(tmp_path/'cut') + ['--resume'], check=True, env=env, capture_output=True)
+    a = torch.load(tmp_path/'full'/'model.pt', weights_only=False)
+    b = torch.load(tmp_path/'cut'/'model.pt', weights_only=False)
+    a, b = (x.get('model', x) if isinstance(x, dict) else x.state_dict() for x in (a, b))
+    assert a.keys() == b.keys()
+    for k in a: assert torch.equal(a[k], b[k]), k
+
+@pytest.mark.parametrize('argv,needle', [
+    (['data', '--imb-ratio', '0.5'], 'ratio'),
+    (['data', '--data', 'imagenet22k'], 'imagenet22k'),
+    (['train', '--loss', 'nope', '--epochs', '1'], "unknown loss 'nope'"),
+    (['train', '--sampler', 'nope', '--epochs', '1'], "unknown sampler 'nope'"),
+    (['train', '--epochs', '0'], 'epochs'),
+    (['data', '--data', 'cifar10', '--root', '/nonexistent/cifar'], 'download'),
+])
+def test_bad_input_is_one_line(argv, needle, capsys):
+    rc, err = _err(capsys, argv)
+    assert rc == 2
+    assert needle in err, err
+    assert err.count('\n') == 1 and 'Traceback' not in err
+
+def test_bad_folders(tmp_path, capsys):
+    rc, err = _err(capsys, ['data', '--data', str(tmp_path/'missing')])
+    assert rc == 2 and 'missing' in err
+    root = _folder(tmp_path/'empty_class')
+    (root/'train'/'fox').mkdir()
+    rc, err = _err(capsys, ['data', '--data', str(root)])
+    assert rc == 2 and 'fox' in err
+    root = _folder(tmp_path/'broken')
+    (root/'train'/'cat'/'bad.png').write_bytes(b'not an image')
+    rc, err = _err(capsys, ['data', '--data', str(root)])
+    assert rc == 2 and 'bad.png' in err
+
+def test_console_script_exit_code(tmp_path):
+    r = subprocess.run([sys.executable, '-m', 'nas_lt.cli', 'data', '--imb-ratio', '0'], capture_output=True, text=True)
+    assert r.returncode == 2 and r.stderr.strip().startswith('nas-lt data: error:') and 'Traceback' not in r.stderr
