@@ -9,6 +9,12 @@ from pathlib import Path
 root = Path(__file__).resolve().parent.parent
 _dir = re.compile(r'^\s*#\s*\|')
 
+def _doc_url():
+    from configparser import ConfigParser
+    c = ConfigParser(); c.read(root/'settings.ini')
+    d = c['DEFAULT']
+    return d['doc_host'] + d['doc_baseurl'] + '/'
+
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     nb = json.loads(Path(nb_path).read_text())
     out = []
@@ -30,6 +36,8 @@ def render(nb_path=root/'nbs'/'index.ipynb') -> str:
                 if t: text.append(''.join(t))
         if text: out.append('```\n' + ''.join(text).rstrip('\n') + '\n```')
     body = '\n\n'.join(out) + '\n'
+    # relative page links point at the docs site (they are relative inside the site itself)
+    body = re.sub(r'\]\(((?:tutorials/)?[\w-]+\.html)\)', lambda m: f']({_doc_url()}{m.group(1)})', body)
     # nbdev's title cell: "# Title\n> summary" becomes a heading and a blockquote, as nbdev_readme writes them
     return '<!-- generated from nbs/index.ipynb by .ci/make_readme.py: edit the notebook, not this file -->\n\n' + body
 
