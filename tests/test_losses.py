@@ -3,7 +3,7 @@ import math
 import pytest
 import torch
 from nas_lt.core import LTError
-from nas_lt.losses import (LOSSES, LTLoss, get_loss, cb_weights, inv_weights, log_prior, posthoc_adjust, DRW)
+from nas_lt.losses import (LOSSES, LTLoss, get_loss, parse_loss, cb_weights, inv_weights, log_prior, posthoc_adjust, DRW)
 
 COUNTS = [50, 5, 2]
 ROWS = [[1.0, -0.5, 0.25], [0.0, 2.0, -1.0], [0.3, 0.3, 0.3], [-1.0, 0.5, 2.5], [2.0, 1.0, 0.0]]
@@ -170,3 +170,15 @@ def test_cuda_buffers_follow_logits():
         cpu = loss(LOGITS, Y).item()
         assert loss(LOGITS.cuda(), Y.cuda()).item() == pytest.approx(cpu, rel=1e-4)  # built on CPU, used on GPU
         assert loss.cuda()(LOGITS.cuda(), Y.cuda()).item() == pytest.approx(cpu, rel=1e-4)
+
+
+def test_loss_spec_strings():
+    from nas_lt.losses import parse_loss, FocalLoss, LDAMLoss
+    assert parse_loss("ce") == ("ce", {})
+    assert parse_loss("focal:gamma=0.5,weights=inv") == ("focal", {"gamma": 0.5, "weights": "inv"})
+    f = get_loss("focal:gamma=0", COUNTS)
+    assert isinstance(f, FocalLoss) and f(LOGITS, Y).item() == pytest.approx(sum(CE) / 5, rel=1e-5)
+    l = get_loss("ldam:drw=True,drw_epoch=1", COUNTS, s=1.0)  # spec and keywords combine
+    assert isinstance(l, LDAMLoss) and (l.drw, l.drw_epoch, l.s) == (True, 1, 1.0)
+    with pytest.raises(LTError, match="key=value"): parse_loss("cb:0.9")
+    with pytest.raises(LTError, match="unknown loss 'nope'"): get_loss("nope:beta=0.9", COUNTS)
