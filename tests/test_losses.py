@@ -114,7 +114,7 @@ def test_ldam_margins_and_loss():
 
 
 def test_ldam_no_uint8_mask_any_dtype():
-    "the margin is applied through a one-hot product: works for bf16 logits and large class counts"
+    "the margin is applied with scatter_add (no uint8 mask): works for bf16 logits and many classes"
     loss = get_loss("ldam", list(range(1, 201)))
     x = torch.randn(8, 200, dtype=torch.bfloat16, requires_grad=True)
     v = loss(x, torch.randint(0, 200, (8,))); v.backward()
