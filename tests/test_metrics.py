@@ -123,3 +123,31 @@ def test_rank_errors():
     with pytest.raises(LTError, match="differ in length"): kendall_tau([1, 2], [1])
     with pytest.raises(LTError, match="at least 2"): spearman_rho([1], [2])
     with pytest.raises(LTError, match="nan"): kendall_tau([1, float("nan")], [1, 2])
+
+
+def test_kendall_tau_blocks_match_all_pairs():
+    "lists longer than one 512-row block give the same tau-b as counting all pairs at once"
+    rng = np.random.default_rng(1)
+    a, b = rng.integers(0, 50, 1300).astype(float), rng.normal(size=1300)
+    b[:100] = 0.0  # ties in b too
+    i, j = np.triu_indices(1300, k=1)
+    da, db = np.sign(a[i] - a[j]), np.sign(b[i] - b[j])
+    n0 = len(i)
+    exp = (da * db).sum() / math.sqrt((n0 - (da == 0).sum()) * (n0 - (db == 0).sum()))
+    assert kendall_tau(a, b) == pytest.approx(exp, rel=1e-12)
+
+
+def test_figures():
+    from nas_lt.metrics import per_class_figure, confusion_figure
+    counts = [300, 150, 60, 30, 10, 5]
+    pc = [0.9, 0.8, 0.5, float("nan"), 0.2, 0.1]
+    f = per_class_figure(pc, counts, classes=list("abcdef"))
+    g = shot_groups(counts)
+    assert [list(t.x) for t in f.data[:3]] == [[c for i, c in enumerate("abcdef") if i in g[k]] for k in g]
+    assert sum((list(t.y) for t in f.data[:3]), []) == [0.9, 0.8, 0.5, None, 0.2, 0.1]
+    assert list(f.data[3].y) == counts
+    with pytest.raises(LTError, match="class counts"): per_class_figure([0.5], counts)
+    cm = torch.tensor([[3, 1], [2, 2]])
+    h = confusion_figure(cm, classes=["x", "y"])
+    assert [list(r) for r in h.data[0].z] == [[0.75, 0.25], [0.5, 0.5]]
+    assert [list(r) for r in confusion_figure(cm, normalize=False).data[0].z] == [[3, 1], [2, 2]]
