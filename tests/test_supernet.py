@@ -108,6 +108,7 @@ def test_uniform_sampler_seeded_and_resumable():
     assert [c() for _ in range(5)] == nxt
     assert len(set(first)) > 15
     with pytest.raises(LTError, match='unknown path sampling'): PathSampler(sn.choices, 'random')
+    with pytest.raises(LTError, match="sampled with 'uniform', not 'fair'"): PathSampler(sn.choices, 'fair').load_state_dict(st)
 
 
 def test_validate_arch():
