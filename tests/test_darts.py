@@ -1,0 +1,199 @@
+"DARTS: mixed ops, network, architect (first/second order), genotypes, evaluation network"
+import os, json, pytest, torch
+import torch.nn as nn, torch.nn.functional as F
+from nas_lt.core import LTError, save_json
+from nas_lt.darts import (DARTS_OPS, MixedOp, DartsNetwork, Architect, search_step, Genotype, derive_genotype,
+                          genotype_to_dict, genotype_from_dict, save_genotype, load_genotype, plot_cell,
+                          plot_alpha_history, EvalNetwork, network_from_genotype, DropPathSchedule, scaled_bn,
+                          depthwise_conv, _ce_loss)
+
+torch.set_num_threads(1)
+
+def tiny(**kw):
+    torch.manual_seed(0)
+    return DartsNetwork(C=4, n_classes=3, layers=3, **kw)
+
+def batch(n=6, size=8, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 3, size, size, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+def test_shapes_and_structure():
+    net = DartsNetwork(C=4, n_classes=5, layers=8)
+    assert [c.reduction for c in net.cells] == [False, False, True, False, False, True, False, False]
+    assert net.alphas_normal.shape == (14, 8) and net.alphas_reduce.shape == (14, 8)
+    assert net.alphas_normal.abs().max() < 1e-2                      # 1e-3 * randn
+    assert net.stem[0].out_channels == 12                              # 3C
+    assert len(net.cells[0]._ops) == 14
+    ids = {id(p) for p in net.weights()}
+    assert all(id(a) not in ids for a in net.alphas()) and len(ids) + 2 == len(list(net.parameters()))
+    x, _ = batch(2, 16)
+    assert net(x).shape == (2, 5) and net.features(x).shape == (2, net.classifier.in_features)
+
+@pytest.mark.parametrize('kw', [dict(), dict(checkpoint=True), dict(channels_last=False)])
+def test_fast_equals_literal(kw):
+    fast, slow = tiny(**kw), tiny(fast=False, channels_last=False)
+    slow.load_state_dict(fast.state_dict())
+    x, y = batch()
+    lf, ls = F.cross_entropy(fast(x), y), F.cross_entropy(slow(x), y)
+    assert torch.allclose(lf, ls, atol=1e-5)
+    for a, b in zip(torch.autograd.grad(lf, list(fast.parameters())), torch.autograd.grad(ls, list(slow.parameters()))):
+        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
+    for a, b in zip(fast.buffers(), slow.buffers()): assert torch.allclose(a.float(), b.float(), atol=1e-5)
+    fast.eval(); slow.eval()
+    assert torch.allclose(fast(x), slow(x), atol=1e-4)
+
+def test_mixed_op_none_only_and_subset():
+    m = MixedOp(4, 1, ['none', 'skip_connect'])
+    x = torch.randn(2, 4, 5, 5); w = torch.tensor([0.3, 0.7])
+    assert torch.allclose(m(x, w), 0.7 * x)
+    assert m.__class__(4, 2, ['none'])(x, torch.ones(1)).abs().sum() == 0
+
+def test_scaled_bn_and_depthwise_grads():
+    z = torch.randn(4, 3, 6, 6).contiguous(memory_format=torch.channels_last).requires_grad_()
+    w = torch.tensor(0.7, requires_grad=True)
+    bn1, bn2 = nn.BatchNorm2d(3, affine=False), nn.BatchNorm2d(3, affine=False)
+    ref, out = w * bn1(z), scaled_bn(z, w, bn2)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(ref, [z, w], g), torch.autograd.grad(out, [z, w], g)): assert torch.allclose(a, b, atol=1e-4)
+    assert torch.allclose(bn1.running_mean, bn2.running_mean)
+    conv = nn.Conv2d(3, 3, 5, 2, 4, dilation=2, groups=3, bias=False)
+    x = torch.randn(2, 3, 10, 10, requires_grad=True)
+    ref, out = conv(x), depthwise_conv(x, conv)
+    g = torch.randn_like(ref)
+    for a, b in zip(torch.autograd.grad(ref, [x, conv.weight], g), torch.autograd.grad(out, [x, conv.weight], g)):
+        assert torch.allclose(a, b, atol=1e-4)
+
+def test_first_order_step_moves_alphas_only_by_val_grad():
+    net = tiny(); x, y = batch(); xv, yv = batch(seed=2)
+    arch = Architect(net, arch_lr=0.1)
+    g, _ = arch.grads(x, y, xv, yv, 0.025)
+    ref = torch.autograd.grad(_ce_loss(net, xv, yv), net.alphas())
+    for a, b in zip(g, ref): assert torch.allclose(a, b, atol=1e-6)
+    w0 = [w.detach().clone() for w in net.weights()]
+    a0 = net.alphas_normal.detach().clone()
+    arch.step(x, y, xv, yv, 0.025)
+    assert not torch.equal(a0, net.alphas_normal)
+    assert all(torch.equal(a, b) for a, b in zip(w0, net.weights()))   # the architecture step leaves the weights
+    assert all(w.grad is None for w in net.weights())
+
+def test_second_order_xi0_equals_first_order_and_restores_weights():
+    net = tiny(); x, y = batch(); xv, yv = batch(seed=2)
+    w_opt = torch.optim.SGD(net.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+    search_step(net, Architect(net), w_opt, x, y, xv, yv)           # fills the momentum buffers
+    g1, _ = Architect(net, order=1).grads(x, y, xv, yv, 0.)
+    g2, _ = Architect(net, order=2)._second_order(x, y, xv, yv, 0., w_opt)
+    for a, b in zip(g1, g2): assert torch.allclose(a, b, atol=1e-6)
+    w0 = [w.detach().clone() for w in net.weights()]
+    g3, _ = Architect(net, order=2).grads(x, y, xv, yv, 0.025, w_opt)
+    assert all(torch.equal(a, b) for a, b in zip(w0, net.weights()))
+    assert any((a - b).abs().max() > 1e-6 for a, b in zip(g1, g3))  # the unrolled gradient differs
+
+def test_second_order_matches_manual_unrolled():
+    "The unrolled gradient equals a direct computation on a copied network (no momentum)"
+    torch.manual_seed(0)
+    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1, fast=False).double()
+    x, y = batch(); xv, yv = batch(seed=2); x, xv = x.double(), xv.double()
+    xi, wd = 0.01, 3e-4
+    arch = Architect(net, order=2, w_wd=wd)
+    g, _ = arch.grads(x, y, xv, yv, xi, None)
+    # manual: w' on a copy, then dalpha - xi * finite-difference HVP at w
+    cp = net.new().double(); cp.load_state_dict(net.state_dict())
+    gw = torch.autograd.grad(_ce_loss(cp, x, y), cp.weights())
+    with torch.no_grad():
+        for w, gg in zip(cp.weights(), gw): w.sub_(xi * (gg + wd * w))
+    gv = torch.autograd.grad(_ce_loss(cp, xv, yv), cp.alphas() + cp.weights())
+    da, dw = gv[:2], gv[2:]
+    hvp = Architect(net).hvp(x, y, list(dw))
+    for a, d, h in zip(g, da, hvp): assert torch.allclose(a, d - xi * h, atol=1e-8)
+
+def test_hvp_matches_double_backward_on_smooth_net():
+    torch.manual_seed(0)
+    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1, fast=False,
+                       ops=['none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_3x3']).double()
+    for mod in list(net.modules()):
+        for name, child in list(mod.named_children()):
+            if isinstance(child, nn.ReLU): setattr(mod, name, nn.Softplus())
+    x, y = batch(4); x = x.double()
+    ws = net.weights(); v = [torch.randn_like(w) for w in ws]
+    gw = torch.autograd.grad(_ce_loss(net, x, y), ws, create_graph=True, allow_unused=True)
+    exact = torch.autograd.grad(sum((g * t).sum() for g, t in zip(gw, v) if g is not None), net.alphas())
+    approx = Architect(net).hvp(x, y, v, eps=1e-4)
+    for a, b in zip(exact, approx): assert torch.allclose(a, b, atol=1e-4)
+    assert max(a.abs().max() for a in exact) > 1e-3                  # not trivially zero
+
+def test_bad_arguments():
+    net = tiny()
+    with pytest.raises(LTError, match='order must be 1'): Architect(net, order=3)
+    with pytest.raises(LTError, match="unknown op 'conv9'"): DartsNetwork(ops=['none', 'conv9'])
+    with pytest.raises(LTError, match='at least 3 layers'): DartsNetwork(layers=2)
+
+def test_genotype_derivation_by_hand():
+    ops = DARTS_OPS
+    wn = torch.zeros(14, 8); wn[:, 0] = 0.9                                # 'none' dominates everywhere: ignored
+    wn[0, ops.index('sep_conv_5x5')] = 0.5; wn[1, ops.index('skip_connect')] = 0.4; wn[1, ops.index('max_pool_3x3')] = 0.3
+    wn[3, ops.index('dil_conv_3x3')] = 0.6; wn[4, ops.index('avg_pool_3x3')] = 0.2
+    g = derive_genotype(wn, wn.clone())
+    assert g.normal[:2] == [('sep_conv_5x5', 0), ('skip_connect', 1)]
+    assert g.normal[2] == ('dil_conv_3x3', 1) and g.normal[3] == ('avg_pool_3x3', 2)
+    assert g.normal_concat == [2, 3, 4, 5] and len(g.reduce) == 8
+    assert all(op != 'none' for op, _ in g.normal)
+    # each node keeps two distinct inputs that exist
+    for i in range(4): assert g.normal[2 * i][1] != g.normal[2 * i + 1][1] and max(g.normal[2 * i][1], g.normal[2 * i + 1][1]) < 2 + i
+
+def test_genotype_json_roundtrip_and_errors(tmp_path):
+    g = tiny().genotype()
+    save_genotype(g, tmp_path / 'g.json')
+    assert load_genotype(tmp_path / 'g.json') == g
+    save_json({'genotype': genotype_to_dict(g), 'x': 1}, tmp_path / 'metrics.json')
+    assert load_genotype(tmp_path / 'metrics.json') == g
+    (tmp_path / 'bad.json').write_text('{"normal": ')
+    with pytest.raises(LTError, match='not valid JSON'): load_genotype(tmp_path / 'bad.json')
+    with pytest.raises(LTError, match='file not found'): load_genotype(tmp_path / 'nope.json')
+    d = genotype_to_dict(g); d['normal'][0][0] = 'conv_9x9'
+    with pytest.raises(LTError, match="unknown operation 'conv_9x9'"): genotype_from_dict(d)
+    d = genotype_to_dict(g); d['normal'][0][0] = 'none'
+    with pytest.raises(LTError, match="unknown operation 'none'"): genotype_from_dict(d)
+    d = genotype_to_dict(g); d['reduce'][2][1] = 3
+    with pytest.raises(LTError, match='can only read nodes'): genotype_from_dict(d)
+    with pytest.raises(LTError, match='missing field'): genotype_from_dict({'normal': d['normal']})
+    with pytest.raises(LTError, match='JSON object'): genotype_from_dict([1, 2])
+    d = genotype_to_dict(g); d['normal'][1] = ['sep_conv_3x3']
+    with pytest.raises(LTError, match='each edge is'): genotype_from_dict(d)
+
+def test_plots():
+    g = tiny().genotype()
+    fig = plot_cell(g, 'reduce')
+    assert len(fig.layout.annotations) == 8
+    with pytest.raises(LTError, match="cell must be"): plot_cell(g, 'middle')
+    net = tiny()
+    hist = [dict(epoch=e, **net.alpha_snapshot()) for e in range(3)]
+    fig = plot_alpha_history(hist, 'reduce')
+    assert len(fig.data) == 14 * 8 and list(fig.data[0].x) == [0, 1, 2]
+    with pytest.raises(LTError, match='non-empty list'): plot_alpha_history([{'epoch': 0}])
+
+def test_eval_network_aux_droppath_and_learner(tmp_path):
+    os.environ['NAS_LT_PROGRESS'] = '0'
+    g = tiny().genotype(); save_genotype(g, tmp_path / 'g.json')
+    torch.manual_seed(0)
+    net = network_from_genotype(tmp_path / 'g.json', n_classes=3, C=4, layers=5, auxiliary=True, drop_path=0.3)
+    x, y = batch(4, 16)
+    logits, aux = net(x)
+    assert logits.shape == aux.shape == (4, 3)
+    net.eval(); assert net(x).shape == (4, 3)
+    assert network_from_genotype(g, 3, C=4, layers=3, auxiliary=False).train()(x).shape == (4, 3)
+    with pytest.raises(LTError, match='drop_path'): network_from_genotype(g, 3, drop_path=1.5)
+    from nas_lt.learner import Learner
+    from nas_lt.data import make_synthetic, BatchLoader
+    train, test = make_synthetic(n_classes=3, n_train=12, n_test=6, size=16)
+    learn = Learner(net, BatchLoader(train, 12, sampler='instance'), BatchLoader(test, 12, sampler=None), epochs=2,
+                    lr=0.01, cbs=[DropPathSchedule()], progress=False)
+    hist = learn.fit()
+    assert len(hist) == 2 and abs(net.drop_path_prob - 0.15) < 1e-9
+
+def test_search_step_decreases_loss_on_fixed_batch():
+    net = tiny(); x, y = batch(8); xv, yv = batch(8, seed=2)
+    w_opt = torch.optim.SGD(net.weights(), lr=0.05, momentum=0.9)
+    arch = Architect(net)
+    first = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
+    for _ in range(8): last = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
+    assert last < first
