@@ -47,3 +47,28 @@ def test_bad_input():
 
 def test_pareto_front():
     assert pareto_front([3, 1, 2, 2], [0.9, 0.5, 0.8, 0.7]) == [1, 2, 0]
+
+def test_supernet_random_search_with_limits(tmp_path):
+    "Random search on a (tiny, untrained) supernet: every candidate meets the limits, results file written"
+    import torch
+    from nas_lt.supernet import Supernet
+    from nas_lt.search import search, min_cost_arch
+    torch.manual_seed(0)
+    sn = Supernet('mbv2', 10, width=0.25, depths=(1, 1, 1, 1), strides=(2, 2, 2, 1), last=32)
+    ch = [list(c) for c in sn.choices]
+    lo = min_cost_arch(ch, lambda a: sn.params(a) / 1e6)[1]
+    lim = lo * 1.5
+    r = search(sn, 'synthetic', 10, out=tmp_path, method='random', population=4, generations=2, max_mparams=lim, n_bn=1,
+               batch_size=64, progress=False, n_train=30, n_test=5)
+    assert r['method'] == 'random' and r['n_evaluated'] <= 8
+    assert all(e['metrics']['mparams'] <= lim for e in r['evaluated'])
+    assert json.loads((tmp_path/'search.json').read_text())['arch'] == r['arch']
+    assert r['mparams'] == sn.params(tuple(r['arch'])) / 1e6
+
+def test_min_cost_arch_is_exact_for_additive_costs():
+    import itertools
+    ch = [[0, 1, 2], [5, 3], [4, 9, 1]]
+    cost = lambda a: sum(x * (i + 1) for i, x in enumerate(a))
+    best = min(itertools.product(*ch), key=cost)
+    from nas_lt.search import min_cost_arch
+    assert min_cost_arch(ch, cost) == (best, cost(best))
