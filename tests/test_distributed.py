@@ -12,7 +12,7 @@ SCRIPT = textwrap.dedent('''
     from nas_lt.data import make_synthetic, long_tailed, BatchLoader
     from nas_lt.learner import Learner
     out, bs = Path(sys.argv[1]), int(sys.argv[2])
-    init_distributed()                      # before the loaders: they shard by rank
+    # no init_distributed() here: the loaders are built before the process group exists and the Learner shards them
     tr, te = make_synthetic(n_classes=4, n_train=24, n_test=15, size=8, seed=0)
     tr = long_tailed(tr, 3.)
     set_seed(0)

@@ -189,3 +189,20 @@ def test_killed_run_resumes_to_identical_weights(tmp_path):
     assert ea['n'] == eb['n']  # callback state restored too
     strip = lambda h: [{k: v for k, v in r.items() if k != 'time'} for r in h]
     assert strip(ea['history']) == strip(eb['history'])
+
+def test_loss_set_epoch_called_every_epoch():
+    tr, _ = data()
+    calls = []
+    class L(nn.CrossEntropyLoss):
+        def set_epoch(self, epoch, n_epochs): calls.append((epoch, n_epochs))
+    Learner(model(), tr, loss_fn=L(), epochs=3).fit()
+    assert calls == [(0, 3), (1, 3), (2, 3)]
+
+def test_cpu_defaults():
+    tr, _ = data()
+    learn = Learner(model(), tr, epochs=1)
+    assert learn.device.type == ('cuda' if torch.cuda.is_available() else 'cpu')
+    assert learn.amp == (learn.device.type == 'cuda')
+    assert learn.model[0].weight.is_contiguous(memory_format=torch.channels_last)
+    learn.fit()
+    assert isinstance(learn.opt, torch.optim.SGD) and learn.opt.defaults['nesterov'] and learn.opt.defaults['weight_decay'] == 5e-4
