@@ -3,6 +3,7 @@ batch 64, 8 cells, 16 channels, 32x32 images, 10 classes, for nas_lt and for a c
 
     OMP_NUM_THREADS=1 python bench/darts_step.py [--threads 1] [--steps 2] [--configs classic1 fast1 ...]
                                                  [--batch 64] [--layers 8] [--C 16] [--device cpu|cuda]
+    OMP_NUM_THREADS=1 python bench/darts_step.py --interleave 3 --configs classic1 fast1   # relative speed
 
 Each configuration runs in a fresh subprocess (so that its peak resident memory, `ru_maxrss`, is its own):
 `--steps` search steps on random data, the first a warm-up (oneDNN builds its kernels then); printed: the
@@ -68,8 +69,8 @@ class ClassicArchitect:
         for p, v in zip(m.weights(), vector): p.data.add_(v, alpha=R.item())
         for a, da, x, y in zip(m.alphas(), dalpha, gp, gn): a.grad = da - eta * (x - y) / (2 * R)
 
-def run_one(cfg, a):
-    "Run configuration `cfg` in this process; returns a dict of figures"
+def make_step(cfg, a):
+    "Build configuration `cfg`; returns (step function, device)"
     torch.set_num_threads(a.threads)
     from nas_lt.darts import DartsNetwork, Architect, search_step
     from nas_lt.core import get_device
@@ -101,6 +102,11 @@ def run_one(cfg, a):
         else:
             arch = Architect(model, order=order)
             def step(): search_step(model, arch, w_opt, xt, yt, xv, yv)
+    return step, dev
+
+def run_one(cfg, a):
+    "Run configuration `cfg` in this process; returns a dict of figures"
+    step, dev = make_step(cfg, a)
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     times = []
@@ -123,7 +129,23 @@ def main():
     p.add_argument('--C', type=int, default=16)
     p.add_argument('--device', default='cpu')
     p.add_argument('--one', default=None, help=argparse.SUPPRESS)
+    p.add_argument('--interleave', type=int, default=0, metavar='ROUNDS',
+                   help='time the configs in ONE process, one step each in turn for ROUNDS rounds (fair under shared load; no memory figures)')
     a = p.parse_args()
+    if a.interleave:
+        import statistics
+        steps = {c: make_step(c, a)[0] for c in a.configs}
+        for c, f in steps.items(): f()                        # warm-up
+        t = {c: [] for c in a.configs}
+        for r in range(a.interleave):
+            for c, f in steps.items():
+                t0 = time.perf_counter(); f(); t[c].append(time.perf_counter() - t0)
+            print('round', r + 1, ' '.join(f'{c} {t[c][-1]:.2f}s' for c in a.configs), flush=True)
+        base = statistics.median(t[a.configs[0]])
+        for c in a.configs:
+            m = statistics.median(t[c])
+            print(f"{c:9s} median step {m:6.2f} s wall over {a.interleave} rounds; {m / base:.2f}x {a.configs[0]}")
+        return
     if a.one:
         print('RESULT ' + json.dumps(run_one(a.one, a))); return
     rows = []

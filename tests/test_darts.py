@@ -13,25 +13,30 @@ def tiny(**kw):
     torch.manual_seed(0)
     return DartsNetwork(C=4, n_classes=3, layers=3, **kw)
 
+def small(**kw):
+    "A cheaper network (2 nodes per cell, 5 edges) for the tests that run many passes"
+    torch.manual_seed(0)
+    return DartsNetwork(C=3, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=2, **kw)
+
 def batch(n=6, size=8, seed=1):
     g = torch.Generator().manual_seed(seed)
     return torch.randn(n, 3, size, size, generator=g), torch.randint(0, 3, (n,), generator=g)
 
 def test_shapes_and_structure():
-    net = DartsNetwork(C=4, n_classes=5, layers=8)
+    net = DartsNetwork(C=2, n_classes=5, layers=8)
     assert [c.reduction for c in net.cells] == [False, False, True, False, False, True, False, False]
     assert net.alphas_normal.shape == (14, 8) and net.alphas_reduce.shape == (14, 8)
     assert net.alphas_normal.abs().max() < 1e-2                      # 1e-3 * randn
-    assert net.stem[0].out_channels == 12                              # 3C
+    assert net.stem[0].out_channels == 6                              # 3C
     assert len(net.cells[0]._ops) == 14
     ids = {id(p) for p in net.weights()}
     assert all(id(a) not in ids for a in net.alphas()) and len(ids) + 2 == len(list(net.parameters()))
-    x, _ = batch(2, 16)
+    x, _ = batch(2, 8)
     assert net(x).shape == (2, 5) and net.features(x).shape == (2, net.classifier.in_features)
 
 @pytest.mark.parametrize('kw', [dict(), dict(checkpoint=True), dict(channels_last=False)])
 def test_fast_equals_literal(kw):
-    fast, slow = tiny(**kw), tiny(fast=False, channels_last=False)
+    fast, slow = small(**kw), small(fast=False, channels_last=False)
     slow.load_state_dict(fast.state_dict())
     x, y = batch()
     lf, ls = F.cross_entropy(fast(x), y), F.cross_entropy(slow(x), y)
@@ -64,7 +69,7 @@ def test_scaled_bn_and_depthwise_grads():
         assert torch.allclose(a, b, atol=1e-4)
 
 def test_first_order_step_moves_alphas_only_by_val_grad():
-    net = tiny(); x, y = batch(); xv, yv = batch(seed=2)
+    net = small(); x, y = batch(); xv, yv = batch(seed=2)
     arch = Architect(net, arch_lr=0.1)
     g, _ = arch.grads(x, y, xv, yv, 0.025)
     ref = torch.autograd.grad(_ce_loss(net, xv, yv), net.alphas())
@@ -77,7 +82,7 @@ def test_first_order_step_moves_alphas_only_by_val_grad():
     assert all(w.grad is None for w in net.weights())
 
 def test_second_order_xi0_equals_first_order_and_restores_weights():
-    net = tiny(); x, y = batch(); xv, yv = batch(seed=2)
+    net = small(); x, y = batch(); xv, yv = batch(seed=2)
     w_opt = torch.optim.SGD(net.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
     search_step(net, Architect(net), w_opt, x, y, xv, yv)           # fills the momentum buffers
     g1, _ = Architect(net, order=1).grads(x, y, xv, yv, 0.)
@@ -191,9 +196,9 @@ def test_eval_network_aux_droppath_and_learner(tmp_path):
     assert len(hist) == 2 and abs(net.drop_path_prob - 0.15) < 1e-9
 
 def test_search_step_decreases_loss_on_fixed_batch():
-    net = tiny(); x, y = batch(8); xv, yv = batch(8, seed=2)
+    net = small(); x, y = batch(8); xv, yv = batch(8, seed=2)
     w_opt = torch.optim.SGD(net.weights(), lr=0.05, momentum=0.9)
     arch = Architect(net)
     first = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
-    for _ in range(8): last = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
+    for _ in range(5): last = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
     assert last < first
