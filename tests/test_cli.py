@@ -93,3 +93,19 @@ def test_bad_folders(tmp_path, capsys):
 def test_console_script_exit_code(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'nas_lt.cli', 'data', '--imb-ratio', '0'], capture_output=True, text=True)
     assert r.returncode == 2 and r.stderr.strip().startswith('nas-lt data: error:') and 'Traceback' not in r.stderr
+
+def test_train_genotype_and_bbn(tmp_path, capsys):
+    "`nas-lt train --genotype` trains a DARTS evaluation network, `--bbn` a Bilateral-Branch Network"
+    from nas_lt.darts import DartsNetwork, save_genotype
+    root = _folder(tmp_path/'imgs')
+    g = save_genotype(DartsNetwork(C=4, n_classes=3, layers=3).genotype(), tmp_path/'genotype.json')
+    base = ['train', '--data', str(root), '--epochs', '1', '--batch-size', '8']
+    assert main(base + ['--genotype', str(g), '--channels', '4', '--layers', '3', '--out', str(tmp_path/'g')]) == 0
+    assert json.loads((tmp_path/'g'/'metrics.json').read_text())['model'] == 'genotype'
+    assert main(base + ['--bbn', '--out', str(tmp_path/'b')]) == 0
+    assert len(json.loads((tmp_path/'b'/'metrics.json').read_text())['per_class_accuracy']) == 3
+    rc, err = _err(capsys, base + ['--bbn', '--genotype', str(g), '--out', str(tmp_path/'x')])
+    assert rc == 2 and 'alternatives' in err
+    (tmp_path/'bad.json').write_text('{"normal": [["warp_drive", 0]]}')
+    rc, err = _err(capsys, base + ['--genotype', str(tmp_path/'bad.json'), '--out', str(tmp_path/'y')])
+    assert rc == 2 and err.count('\n') == 1
