@@ -98,3 +98,25 @@ def test_key_pages_have_figures(pages):
         hits = [p for k, p in pages.items() if Path(k).stem in (name,) or Path(k).stem.endswith('_' + name)]
         assert hits, f'no page named {name}: {sorted(pages)}'
         assert 'naslt-' in hits[0].read_text(), f'{name} page has no figure'
+
+def _mixed_import_cells(nb:Path):
+    "Non-exported code cells that mix imports with other code (nbdev executes those while building the docs)"
+    import ast, json
+    bad = []
+    for c in json.loads(nb.read_text())['cells']:
+        if c['cell_type'] != 'code': continue
+        src = ''.join(c['source'])
+        dirs = [l.strip()[2:].strip().lstrip('|').strip() for l in src.splitlines() if re.match(r'^\s*#\s*\|', l)]
+        if any(d.split()[0].rstrip(':') in {'export', 'exports', 'exporti', 'exec_doc'} for d in dirs if d.split()): continue
+        if any(re.search(r'eval:\s*false', d) for d in dirs): continue
+        try: body = ast.parse(src).body
+        except SyntaxError: continue
+        imps = [n for n in body if isinstance(n, (ast.Import, ast.ImportFrom))]
+        if imps and len(imps) < len(body): bad.append(src[:120])
+    return bad
+
+def test_no_cell_mixes_imports_with_code():
+    "nbdev runs every cell holding an import when it builds the docs: keep imports in cells of their own"
+    found = {str(nb.relative_to(ROOT)): b for nb in sorted((ROOT/'nbs').rglob('*.ipynb'))
+             if not nb.name.startswith('.') and (b := _mixed_import_cells(nb))}
+    assert not found, found
