@@ -38,6 +38,7 @@ def test_train_on_a_folder_and_resume(tmp_path, capsys):
     for k in ('accuracy', 'balanced_accuracy', 'per_class_accuracy', 'many_shot', 'medium_shot', 'few_shot'):
         assert k in m, k
     assert len(m['per_class_accuracy']) == 3 and (out/'model.pt').exists()
+    assert len(m['history']) == 2 and m['epochs'] == 2 and m['loss'] == 'cb'   # per-epoch history and the run's settings
     assert main(argv + ['--resume']) == 0                      # a finished run resumes to the same end
     capsys.readouterr()
     rc = main(argv[:-4] + ['--epochs', '3', '--batch-size', '8', '--out', str(out), '--resume'])
