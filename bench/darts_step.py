@@ -18,7 +18,10 @@ Configurations (order 1 = first order, 2 = second order):
 - fast1/fast2: nas_lt (`DartsNetwork` defaults: fast mixed op, channels_last; `Architect`);
 - ckpt1/ckpt2: nas_lt with `checkpoint=True` (each cell recomputed in the backward pass);
 - bbn1: DARTS+BBN (nas_lt.darts_bbn.DartsBBN, if present) first order, weight step on a uniform and a
-  reversed batch with the BBN loss, architecture step on one validation batch.
+  reversed batch with the BBN loss, architecture step on one validation batch;
+- comp1/comp2/compckpt1/bbncomp1: the same as fast1/fast2/ckpt1/bbn1 with `compiled=True` (TorchInductor-compiled
+  CPU kernels). The first step compiles the kernels (or loads them from inductor's disk cache): it is
+  reported as `first_step_wall_s`; the timed step is a later one.
 """
 import argparse, json, os, subprocess, sys, time, resource
 os.environ.setdefault('NAS_LT_PROGRESS', '0')
@@ -26,7 +29,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CONFIGS = ['classic1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1']
+CONFIGS = ['classic1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1', 'comp1', 'comp2', 'compckpt1', 'bbncomp1']
 
 def _cpu(): r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 
@@ -80,9 +83,10 @@ def make_step(cfg, a):
     kind = cfg[:-1]
     xt, xv = torch.randn(a.batch, 3, 32, 32, device=dev), torch.randn(a.batch, 3, 32, 32, device=dev)
     yt, yv = torch.randint(0, 10, (a.batch,), device=dev), torch.randint(0, 10, (a.batch,), device=dev)
-    if kind == 'bbn':
+    compiled = kind.startswith('comp') or kind == 'bbncomp'
+    if kind.startswith('bbn'):
         from nas_lt.darts_bbn import DartsBBN, SearchLoss
-        model = DartsBBN(C=a.C, n_classes=10, layers=a.layers).to(dev)
+        model = DartsBBN(C=a.C, n_classes=10, layers=a.layers, compiled=compiled).to(dev)
         xr, yr = torch.randn_like(xt), torch.randint(0, 10, (a.batch,), device=dev)
         loss = SearchLoss(nn.CrossEntropyLoss()); loss.alpha = 0.5
         arch = Architect(model, loss_fn=loss, order=order)
@@ -90,7 +94,8 @@ def make_step(cfg, a):
         def step(): search_step(model, arch, w_opt, (xt, xr), (yt, yr), xv, yv, loss_fn=loss)
     else:
         model = DartsNetwork(C=a.C, n_classes=10, layers=a.layers, fast=kind != 'classic',
-                             channels_last=kind != 'classic', checkpoint=kind == 'ckpt').to(dev)
+                             channels_last=kind != 'classic', checkpoint=kind in ('ckpt', 'compckpt'),
+                             compiled=compiled).to(dev)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         if kind == 'classic':
             arch = ClassicArchitect(model, order)
