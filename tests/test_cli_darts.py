@@ -69,3 +69,10 @@ def test_main_cli_if_available(tmp_path, capsys):
     rc = cli.main(['darts', 'search', '--order', '3', '--out', str(tmp_path)])
     assert rc == 2
     assert capsys.readouterr().err.count('\n') == 1
+
+
+def test_shared_data_flags():
+    "`nas-lt darts search` takes the data flags of every command (add_data_args): --profile and --download too"
+    k = search_kwargs(parser().parse_args(['darts', 'search', '--profile', 'step', '--download', '--root', '/tmp/c']))
+    assert k['profile'] == 'step' and k['download'] is True and k['root'] == '/tmp/c' and k['imb_ratio'] == 100.
+    with pytest.raises(SystemExit): parser().parse_args(['darts', 'search', '--profile', 'zigzag'])
