@@ -77,3 +77,13 @@ def test_cli_compile_flag():
     p = argparse.ArgumentParser(prog='nas-lt'); register(p.add_subparsers(dest='command'))
     assert search_kwargs(p.parse_args(['darts', 'search', '--compile']))['compiled'] is True
     assert search_kwargs(p.parse_args(['darts', 'search']))['compiled'] is False
+
+@pytest.mark.parametrize('k,d,s,size', [(5, 1, 1, 16), (3, 2, 1, 16), (5, 2, 1, 8), (3, 1, 2, 16), (5, 1, 2, 8)])
+def test_depthwise_weight_grad_matches_onednn(k, d, s, size):
+    "The compiled depthwise weight gradient equals oneDNN's, on 16x16 outputs (per-sample sums first) and 8x8 ones"
+    torch.manual_seed(0)
+    x = torch.randn(4, 8, size * s, size * s).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(8, 1, k, k)
+    p = d * (k - 1) // 2
+    g = torch.randn_like(F.conv2d(x, w, None, s, p, d, 8))
+    _close(EagerKernels.dw_weight_grad(g, x, w, s, p, d), CompiledKernels.dw_weight_grad(g, x, w, s, p, d), 1e-4)
