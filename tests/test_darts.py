@@ -5,7 +5,7 @@ from nas_lt.core import LTError, save_json
 from nas_lt.darts import (DARTS_OPS, MixedOp, DartsNetwork, Architect, search_step, Genotype, derive_genotype,
                           genotype_to_dict, genotype_from_dict, save_genotype, load_genotype, plot_cell,
                           plot_alpha_history, EvalNetwork, network_from_genotype, DropPathSchedule, scaled_bn,
-                          depthwise_conv, _ce_loss)
+                          depthwise_conv, _ce_loss, _loss_and_grads)
 
 torch.set_num_threads(1)
 
@@ -80,6 +80,20 @@ def test_first_order_step_moves_alphas_only_by_val_grad():
     assert not torch.equal(a0, net.alphas_normal)
     assert all(torch.equal(a, b) for a, b in zip(w0, net.weights()))   # the architecture step leaves the weights
     assert all(w.grad is None for w in net.weights())
+
+@pytest.mark.parametrize('kw', [{}, {'checkpoint': True}, {'fast': False}])
+def test_constant_params_same_grads_and_restored(kw):
+    "Holding the weights (or the alphas) constant changes no gradient, and requires_grad comes back, also after an error"
+    net = small(**kw); x, y = batch()
+    ws, alphas = net.weights(), net.alphas()
+    ref = torch.autograd.grad(_ce_loss(net, x, y), alphas + ws)
+    _, ga = _loss_and_grads(_ce_loss, net, x, y, alphas, ws)
+    _, gw = _loss_and_grads(_ce_loss, net, x, y, ws, alphas)
+    for a, b in zip(ga + gw, ref): assert torch.allclose(a, b, atol=1e-6)
+    assert all(p.requires_grad for p in ws + alphas)
+    def boom(m, x, y): raise ValueError('boom')
+    with pytest.raises(ValueError): _loss_and_grads(boom, net, x, y, alphas, ws)
+    assert all(p.requires_grad for p in ws + alphas)
 
 def test_second_order_xi0_equals_first_order_and_restores_weights():
     net = small(); x, y = batch(); xv, yv = batch(seed=2)
