@@ -6,8 +6,9 @@ batch 64, 8 cells, 16 channels, 32x32 images, 10 classes, for nas_lt and for a c
     OMP_NUM_THREADS=1 python bench/darts_step.py --interleave 3 --configs classic1 fast1   # relative speed
 
 Each configuration runs in a fresh subprocess (so that its peak resident memory, `ru_maxrss`, is its own):
-`--steps` search steps on random data, the first a warm-up (oneDNN builds its kernels then); printed: the
-wall time and the process CPU time of the last step (the CPU time is less disturbed when other processes share
+`--steps` search steps on random data, the first two a warm-up (oneDNN builds its kernels then, the compiled
+configurations compile theirs); printed: the median wall time and process CPU time of steps 3 to `--steps`
+(the last step if `--steps` < 3) and the fastest of them (the CPU time is less disturbed when other processes share
 the cores) and the peak RSS of the whole process (torch + model + data + all steps; on CUDA the peak allocated
 GPU memory instead).
 
@@ -121,14 +122,18 @@ def run_one(cfg, a):
         times.append((time.perf_counter() - t, _cpu() - c))
     peak = (torch.cuda.max_memory_allocated() / 2**30 if dev.type == 'cuda'
             else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20)
-    return {'config': cfg, 'wall_s': times[-1][0], 'cpu_s': times[-1][1], 'first_step_wall_s': times[0][0],
+    import statistics
+    timed = times[2:] or times[-1:]   # the first two steps are warm-up (compiling, oneDNN's kernel builds)
+    return {'config': cfg, 'wall_s': statistics.median(t for t, _ in timed), 'wall_min_s': min(t for t, _ in timed),
+            'cpu_s': statistics.median(c for _, c in timed), 'timed_steps': len(timed), 'first_step_wall_s': times[0][0],
             'peak_GiB': peak, 'threads': a.threads, 'device': dev.type}
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--configs', nargs='*', default=CONFIGS, choices=CONFIGS)
     p.add_argument('--threads', type=int, default=1)
-    p.add_argument('--steps', type=int, default=2, help='search steps per configuration; the last is timed')
+    p.add_argument('--steps', type=int, default=2,
+                   help='search steps per configuration: the median of steps 3.. is reported (of the last one if fewer)')
     p.add_argument('--batch', type=int, default=64)
     p.add_argument('--layers', type=int, default=8)
     p.add_argument('--C', type=int, default=16)
@@ -164,7 +169,8 @@ def main():
         line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
         if not line: print(f'{cfg}: failed\n{out.stderr[-2000:]}'); continue
         r = json.loads(line[0][7:]); rows.append(r)
-        print(f"{cfg:9s} step {r['wall_s']:6.2f} s wall, {r['cpu_s']:6.2f} s CPU (first step {r['first_step_wall_s']:.2f} s), "
+        print(f"{cfg:9s} step {r['wall_s']:6.2f} s wall (median of {r['timed_steps']}, min {r['wall_min_s']:.2f} s), "
+              f"{r['cpu_s']:6.2f} s CPU (first step {r['first_step_wall_s']:.2f} s), "
               f"peak {r['peak_GiB']:.2f} GiB", flush=True)
     if rows:
         from nas_lt.core import md_table

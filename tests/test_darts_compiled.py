@@ -87,3 +87,23 @@ def test_depthwise_weight_grad_matches_onednn(k, d, s, size):
     p = d * (k - 1) // 2
     g = torch.randn_like(F.conv2d(x, w, None, s, p, d, 8))
     _close(EagerKernels.dw_weight_grad(g, x, w, s, p, d), CompiledKernels.dw_weight_grad(g, x, w, s, p, d), 1e-4)
+
+@pytest.mark.parametrize('with_acc', [False, True])
+def test_edge_sum_paths_agree(monkeypatch, with_acc):
+    "One edge summed in one step (BN-ended ops, plain ops such as the skip, the node's running sum): compiled, its eager branch and the eager kernels agree"
+    torch.manual_seed(0)
+    cl = lambda t: t.contiguous(memory_format=torch.channels_last).requires_grad_()
+    zs, hs = [cl(torch.randn(4, 3, 6, 6)) for _ in range(2)], [cl(torch.randn(4, 3, 6, 6))]
+    acc = cl(torch.randn(4, 3, 6, 6)) if with_acc else None
+    w = torch.rand(3, requires_grad=True)
+    g = torch.randn(4, 3, 6, 6)
+    def run(K):
+        bns = [torch.nn.BatchNorm2d(3, affine=False) for _ in zs]
+        y = D._edge_sum(zs, hs, w, bns, K, acc)
+        ins = [w, *zs, *hs] + ([acc] if with_acc else [])
+        return [y, *torch.autograd.grad(y, ins, g)] + [bn.running_var for bn in bns]
+    ref, comp = run(EagerKernels), run(CompiledKernels)
+    real = D._compiled
+    monkeypatch.setattr(D, '_compiled', lambda name, *a: None if name.startswith('edge_bn') else real(name, *a))
+    branch = run(CompiledKernels)
+    for r, c, b in zip(ref, comp, branch): _close(r, c, 1e-5); _close(r, b, 1e-5)
