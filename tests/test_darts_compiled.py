@@ -107,3 +107,17 @@ def test_edge_sum_paths_agree(monkeypatch, with_acc):
     monkeypatch.setattr(D, '_compiled', lambda name, *a: None if name.startswith('edge_bn') else real(name, *a))
     branch = run(CompiledKernels)
     for r, c, b in zip(ref, comp, branch): _close(r, c, 1e-5); _close(r, b, 1e-5)
+
+@pytest.mark.parametrize('stride,size', [(1, 8), (1, 7), (2, 8), (2, 7)])
+def test_max_pool_ties_follow_pytorch(stride, size):
+    "The compiled max pool keeps the first maximum of each window (row-major), as PyTorch: with ties the gradient lands on the same pixels"
+    torch.manual_seed(0)
+    x = torch.randn(2, 3, size, size)
+    x[:, :, ::2] = 0.; x[:, 1] = 1.                           # many tied windows, one channel constant
+    x = x.contiguous(memory_format=torch.channels_last).requires_grad_()
+    ref = F.max_pool2d(x, 3, stride, 1)
+    g = torch.randn_like(ref)
+    gref, = torch.autograd.grad(ref, x, g)
+    out = D._MaxPool3x3.apply(x, stride, CompiledKernels)
+    assert torch.equal(out, ref)
+    _close(torch.autograd.grad(out, x, g)[0], gref, 1e-5)
