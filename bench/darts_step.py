@@ -3,6 +3,7 @@ batch 64, 8 cells, 16 channels, 32x32 images, 10 classes, for nas_lt and for a c
 
     OMP_NUM_THREADS=1 python bench/darts_step.py [--threads 1] [--steps 2] [--configs classic1 fast1 ...]
                                                  [--batch 64] [--layers 8] [--C 16] [--device cpu|cuda]
+                                                 [--malloc tuned|default]
     OMP_NUM_THREADS=1 python bench/darts_step.py --interleave 3 --configs classic1 fast1   # relative speed
 
 Each configuration runs in a fresh subprocess (so that its peak resident memory, `ru_maxrss`, is its own):
@@ -11,6 +12,10 @@ configurations compile theirs); printed: the median wall time and process CPU ti
 (the last step if `--steps` < 3) and the fastest of them (the CPU time is less disturbed when other processes share
 the cores) and the peak RSS of the whole process (torch + model + data + all steps; on CUDA the peak allocated
 GPU memory instead).
+
+With `--malloc tuned` (the default) every configuration runs as the `nas-lt` commands do, with glibc's malloc told to
+keep freed memory (`nas_lt.core.tune_malloc`); `--malloc default` leaves glibc's settings, under which a step can
+spend a second page-faulting its freed activations back in.
 
 Configurations (order 1 = first order, 2 = second order):
 - classic1/classic2: the classic public implementation's way: the literal mixed op (all 8 ops including
@@ -77,6 +82,9 @@ def make_step(cfg, a):
     "Build configuration `cfg`; returns (step function, device)"
     torch.set_num_threads(a.threads)
     from nas_lt.darts import DartsNetwork, Architect, search_step
+    if getattr(a, 'malloc', 'tuned') == 'tuned':   # as `nas-lt darts search` does (nas_lt.core.tune_malloc)
+        from nas_lt.core import tune_malloc
+        tune_malloc()
     from nas_lt.core import get_device
     dev = get_device(a.device)
     torch.manual_seed(0)
@@ -126,7 +134,7 @@ def run_one(cfg, a):
     timed = times[2:] or times[-1:]   # the first two steps are warm-up (compiling, oneDNN's kernel builds)
     return {'config': cfg, 'wall_s': statistics.median(t for t, _ in timed), 'wall_min_s': min(t for t, _ in timed),
             'cpu_s': statistics.median(c for _, c in timed), 'timed_steps': len(timed), 'first_step_wall_s': times[0][0],
-            'peak_GiB': peak, 'threads': a.threads, 'device': dev.type}
+            'peak_GiB': peak, 'threads': a.threads, 'device': dev.type, 'malloc': a.malloc}
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -138,6 +146,8 @@ def main():
     p.add_argument('--layers', type=int, default=8)
     p.add_argument('--C', type=int, default=16)
     p.add_argument('--device', default='cpu')
+    p.add_argument('--malloc', default='tuned', choices=['tuned', 'default'],
+                   help="tuned: glibc keeps freed memory (nas_lt.core.tune_malloc, as the nas-lt commands do); default: glibc's own settings")
     p.add_argument('--one', default=None, help=argparse.SUPPRESS)
     p.add_argument('--interleave', type=int, default=0, metavar='ROUNDS',
                    help='time the configs in ONE process, one step each in turn for ROUNDS rounds (fair under shared load; no memory figures)')
@@ -164,7 +174,8 @@ def main():
             try: import nas_lt.darts_bbn  # noqa
             except ImportError: print(f'{cfg}: nas_lt.darts_bbn not available, skipped'); continue
         cmd = [sys.executable, __file__, '--one', cfg] + [f'--{k}={v}' for k, v in
-               dict(threads=a.threads, steps=a.steps, batch=a.batch, layers=a.layers, C=a.C, device=a.device).items()]
+               dict(threads=a.threads, steps=a.steps, batch=a.batch, layers=a.layers, C=a.C, device=a.device,
+                                                      malloc=a.malloc).items()]
         out = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, 'OMP_NUM_THREADS': str(a.threads)})
         line = [l for l in out.stdout.splitlines() if l.startswith('RESULT ')]
         if not line: print(f'{cfg}: failed\n{out.stderr[-2000:]}'); continue
