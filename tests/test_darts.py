@@ -216,3 +216,16 @@ def test_search_step_decreases_loss_on_fixed_batch():
     first = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
     for _ in range(5): last = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
     assert last < first
+
+
+def test_tune_malloc_opt_out_and_idempotent():
+    "NAS_LT_MALLOC_TUNING=0 leaves glibc alone; otherwise (Linux, glibc) it is set once and stays set"
+    import subprocess, sys, platform
+    code = "from nas_lt.core import tune_malloc; print(tune_malloc(), tune_malloc())"
+    off = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         env={**os.environ, 'NAS_LT_MALLOC_TUNING': '0'}, check=True).stdout.split()
+    assert off == ['False', 'False']
+    on = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                        env={k: v for k, v in os.environ.items() if k != 'NAS_LT_MALLOC_TUNING'}, check=True).stdout.split()
+    glibc = sys.platform.startswith('linux') and platform.libc_ver()[0] == 'glibc'
+    assert on == ([str(glibc)] * 2)
