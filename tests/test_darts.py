@@ -229,3 +229,40 @@ def test_tune_malloc_opt_out_and_idempotent():
                         env={k: v for k, v in os.environ.items() if k != 'NAS_LT_MALLOC_TUNING'}, check=True).stdout.split()
     glibc = sys.platform.startswith('linux') and platform.libc_ver()[0] == 'glibc'
     assert on == ([str(glibc)] * 2)
+
+@pytest.mark.parametrize('k,s,d', [(3, 1, 1), (5, 1, 2), (3, 2, 1), (5, 2, 2)])
+def test_cpp_depthwise_weight_grad_matches_eager(k, s, d):
+    "The C++ depthwise weight gradient (compiled kernels, 16 channels) inside _DwPw agrees with the eager kernels"
+    from nas_lt.darts import _DwPw, EagerKernels, CompiledKernels, _cpp_dw_weight_grad
+    torch.manual_seed(0)
+    p = d * (k - 1) // 2
+    x = torch.randn(3, 16, 9, 9).contiguous(memory_format=torch.channels_last)
+    w_dw, w_pw = torch.randn(16, 1, k, k, requires_grad=True), torch.randn(32, 16, 1, 1, requires_grad=True)
+    conf = ((s, s), (p, p), (d, d))
+    grads = []
+    for K in (EagerKernels, CompiledKernels):
+        y = _DwPw.apply(x, w_dw, w_pw, conf, K)
+        grads.append(torch.autograd.grad(y, [w_dw, w_pw], torch.ones_like(y)))
+    for a, b in zip(*grads): assert torch.allclose(a, b, atol=1e-3, rtol=1e-4)
+    g = torch.randn(3, 16, *F.conv2d(x, w_dw, None, s, p, d, 16).shape[2:]).contiguous(memory_format=torch.channels_last)
+    assert _cpp_dw_weight_grad(g, x, k, s, p, d) is not None   # the C++ kernel did run here
+
+def test_cpp_kernel_unavailable_falls_back(monkeypatch):
+    "Where the C++ kernel cannot be compiled: one warning, then the other kernels, same gradient"
+    import nas_lt.darts as D
+    import torch._inductor.codecache as cc
+    def boom(*a, **k): raise RuntimeError('no compiler here')
+    monkeypatch.setattr(cc.CppCodeCache, 'load', boom)
+    monkeypatch.setattr(D, '_CPP', {'lib': None, 'ok': True, 'why': None})
+    x = torch.randn(2, 16, 6, 6).contiguous(memory_format=torch.channels_last)
+    g = torch.randn(2, 16, 6, 6).contiguous(memory_format=torch.channels_last)
+    w = torch.randn(16, 1, 3, 3)
+    with pytest.warns(UserWarning, match='C\\+\\+ depthwise weight-gradient kernel is not available'):
+        assert D._cpp_dw_weight_grad(g, x, 3, 1, 1, 1) is None
+    import warnings
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter('always')
+        assert D._cpp_dw_weight_grad(g, x, 3, 1, 1, 1) is None      # said once, not retried
+    assert not rec
+    ref = torch.ops.aten.convolution_backward(g, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 16, [False, True, False])[1]
+    assert torch.allclose(D.CompiledKernels.dw_weight_grad(g, x, w, 1, 1, 1), ref, atol=1e-4)
