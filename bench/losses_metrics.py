@@ -11,7 +11,8 @@ import torch
 import torch.nn.functional as F
 torch.set_num_threads(int(os.environ['OMP_NUM_THREADS']))
 from nas_lt.losses import LOSSES, get_loss
-from nas_lt.metrics import lt_metrics, confusion_matrix, kendall_tau, spearman_rho
+from nas_lt.metrics import lt_metrics, confusion_matrix
+from nas_lt.stats import kendall_tau, spearman_rho
 from nas_lt.core import fig_html, md_table
 from nas_lt.data import lt_counts
 

@@ -8,7 +8,7 @@ import math, random, time, copy
 from pathlib import Path
 import torch
 from .core import LTError, save_json, write_report, md_table, html_table, progress, get_device, set_seed, is_main
-from .metrics import kendall_tau, spearman_rho
+from .stats import kendall_tau, spearman_rho
 
 # %% auto #0
 __all__ = ['MODES', 'tau_matrix', 'plot_tau', 'score_inherited', 'fresh_subnet', 'score_standalone', 'ranking_study',

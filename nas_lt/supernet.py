@@ -13,11 +13,11 @@ from .core import LTError, Registry, atomic_save, load_checkpoint, load_json, sa
 from .ops import OPS, NB201_OPS, InvertedResidual, ResNetBasicBlock
 
 # %% auto #0
-__all__ = ['FORMAT_VERSION', 'SPACES', 'NB201_EDGES', 'SAMPLINGS', 'Space', 'make_divisible', 'conv_bn', 'MBV2Backbone',
-           'MBV2Net', 'MBV2Space', 'NB201SuperCell', 'NB201Cell', 'NB201Backbone', 'NB201Net', 'NB201Space', 'Subnet',
-           'Supernet', 'count_macs', 'count_params', 'PathSampler', 'recalibrate_bn', 'supernet_from_state',
-           'load_supernet', 'SamplePath', 'save_supernet', 'fit_supernet', 'train_supernet', 'save_arch_json',
-           'build_subnet_from_json']
+__all__ = ['FORMAT_VERSION', 'SPACES', 'SHARINGS', 'NB201_EDGES', 'SAMPLINGS', 'Space', 'make_divisible', 'conv_bn',
+           'ElasticInvertedResidual', 'MBV2Backbone', 'MBV2Net', 'MBV2Space', 'NB201SuperCell', 'NB201Cell',
+           'NB201Backbone', 'NB201Net', 'NB201Space', 'Subnet', 'Supernet', 'count_macs', 'count_params', 'PathSampler',
+           'recalibrate_bn', 'supernet_from_state', 'load_supernet', 'SamplePath', 'soft_ce', 'SupernetLearner',
+           'save_supernet', 'fit_supernet', 'train_supernet', 'save_arch_json', 'build_subnet_from_json']
 
 # %% ../nbs/10_supernet.ipynb #9c1a53c4
 FORMAT_VERSION = 1
@@ -30,7 +30,6 @@ class Space:
     choices: list[tuple] = []                      # per position, the names it may take
     def build(self)->nn.Module: raise NotImplementedError      # backbone: forward(x, arch) -> pooled features
     def subnet(self, backbone:nn.Module, arch:tuple)->nn.Module: raise NotImplementedError  # forward(x) -> features
-    def choice_modules(self, backbone:nn.Module, pos:int, choice)->list[nn.Module]: raise NotImplementedError
     def max_arch(self)->tuple: raise NotImplementedError
     def min_arch(self)->tuple: raise NotImplementedError
     def to_str(self, arch)->str: return '-'.join(map(str, self.validate(arch)))
@@ -69,10 +68,72 @@ def conv_bn(c_in, c_out, k=1, stride=1)->nn.Sequential:
     return nn.Sequential(nn.Conv2d(c_in, c_out, k, stride, k // 2, bias=False), nn.BatchNorm2d(c_out), nn.ReLU6(inplace=True))
 
 # %% ../nbs/10_supernet.ipynb #79572b36
-def _init_weights(m:nn.Module):
+def _init_weights(m:nn.Module, zero_init_residual:bool=False):
+    "Kaiming-normal convolutions, unit BatchNorms; `zero_init_residual`: the last BN of every residual block starts at 0"
     for mod in m.modules():
         if isinstance(mod, nn.Conv2d): nn.init.kaiming_normal_(mod.weight, mode='fan_out', nonlinearity='relu')
         elif isinstance(mod, nn.BatchNorm2d) and mod.affine: nn.init.ones_(mod.weight); nn.init.zeros_(mod.bias)
+    if zero_init_residual:
+        for mod in m.modules():
+            last = _last_bn(mod)
+            if last is not None and last.affine: nn.init.zeros_(last.weight)
+
+def _last_bn(mod):
+    "The BatchNorm that ends the residual branch of an inverted-residual block, else None"
+    if isinstance(mod, ElasticInvertedResidual) and mod.use_res: return mod.bn3
+    if isinstance(mod, InvertedResidual) and mod.use_res: return mod.conv[-1]
+    return None
+
+def _bn_first(bn:nn.BatchNorm2d, x:torch.Tensor)->torch.Tensor:
+    "`bn` applied to the first `x.shape[1]` of its channels (parameters and running statistics sliced, as `bn(x)` would update them)"
+    n = x.shape[1]
+    if n == bn.num_features: return bn(x)
+    f = 0.
+    if bn.training and bn.track_running_stats:
+        bn.num_batches_tracked.add_(1)
+        f = 1. / float(bn.num_batches_tracked) if bn.momentum is None else bn.momentum
+    w, b = (bn.weight[:n], bn.bias[:n]) if bn.affine else (None, None)
+    rm, rv = (bn.running_mean[:n], bn.running_var[:n]) if bn.track_running_stats else (None, None)
+    return F.batch_norm(x, rm, rv, w, b, bn.training or not bn.track_running_stats, f, bn.eps)
+
+class ElasticInvertedResidual(nn.Module):
+    "All inverted-residual blocks of one layer in one set of weights: kernel k is the centre k×k of the largest kernel, expansion e the first e·C_in hidden channels"
+    def __init__(self, C_in:int, C_out:int, stride:int, kernels:tuple, expansions:tuple, affine:bool=True):
+        super().__init__()
+        if min(expansions) < 2: raise LTError(f"nested weight sharing needs expansions >= 2, got {list(expansions)}; use sharing='blocks'")
+        self.C_in, self.C_out, self.stride, self.affine = C_in, C_out, stride, affine
+        self.k_max, hid = max(kernels), C_in * max(expansions)
+        self.expand, self.bn1 = nn.Conv2d(C_in, hid, 1, bias=False), nn.BatchNorm2d(hid, affine=affine)
+        self.dw = nn.Conv2d(hid, hid, self.k_max, stride, self.k_max // 2, groups=hid, bias=False)
+        self.bn2 = nn.BatchNorm2d(hid, affine=affine)
+        self.project, self.bn3 = nn.Conv2d(hid, C_out, 1, bias=False), nn.BatchNorm2d(C_out, affine=affine)
+        self.use_res = stride == 1 and C_in == C_out
+    def _dw_weight(self, k:int, h:int):
+        o = (self.k_max - k) // 2
+        return self.dw.weight[:h, :, o:o + k, o:o + k]
+    def forward(self, x, k:int, e:int):
+        h = self.C_in * e
+        y = F.relu6(_bn_first(self.bn1, F.conv2d(x, self.expand.weight[:h])))
+        y = F.relu6(_bn_first(self.bn2, F.conv2d(y, self._dw_weight(k, h), None, self.stride, k // 2, 1, h)))
+        y = self.bn3(F.conv2d(y, self.project.weight[:, :h]))
+        return x + y if self.use_res else y
+    @torch.no_grad()
+    def extract(self, k:int, e:int)->InvertedResidual:
+        "A standalone `InvertedResidual` with a copy of the weights that kernel `k` and expansion `e` use"
+        b = InvertedResidual(self.C_in, self.C_out, self.stride, e, k, self.affine).to(self.dw.weight.device).train(self.training)
+        h = self.C_in * e
+        b.conv[0].weight.copy_(self.expand.weight[:h]); b.conv[3].weight.copy_(self._dw_weight(k, h))
+        b.conv[6].weight.copy_(self.project.weight[:, :h])
+        for dst, src, n in ((b.conv[1], self.bn1, h), (b.conv[4], self.bn2, h), (b.conv[7], self.bn3, self.C_out)):
+            if self.affine: dst.weight.copy_(src.weight[:n]); dst.bias.copy_(src.bias[:n])
+            dst.running_mean.copy_(src.running_mean[:n]); dst.running_var.copy_(src.running_var[:n])
+            dst.num_batches_tracked.copy_(src.num_batches_tracked)
+        return b
+    def extra_repr(self): return f'{self.C_in}, {self.C_out}, stride={self.stride}, k_max={self.k_max}, hidden={self.dw.out_channels}'
+
+def _block_kw(name:str)->tuple:
+    "'k5e3' -> (5, 3)"
+    return int(name[1:name.index('e')]), int(name[name.index('e') + 1:])
 
 class MBV2Backbone(nn.Module):
     "Weight-sharing backbone of the 'mbv2' space: `forward(x, arch)` runs one path and returns pooled features"
@@ -83,7 +144,8 @@ class MBV2Backbone(nn.Module):
     def forward(self, x, arch):
         x = self.stem(x)
         for layer, c in zip(self.layers, arch):
-            if c != 'skip': x = layer[c](x)
+            if c == 'skip': continue
+            x = layer(x, *_block_kw(c)) if isinstance(layer, ElasticInvertedResidual) else layer[c](x)
         return self.pool(self.last(x)).flatten(1)
 
 class MBV2Net(nn.Module):
@@ -98,6 +160,8 @@ class MBV2Net(nn.Module):
         return self.pool(self.last(x)).flatten(1)
 
 # %% ../nbs/10_supernet.ipynb #fd5cd54c
+SHARINGS = ('blocks', 'nested')
+
 @SPACES.register('mbv2')
 class MBV2Space(Space):
     "Layer-wise MobileNetV2 space: each layer is an inverted residual block (kernel x expansion) or `skip` where the shape is kept"
@@ -111,9 +175,13 @@ class MBV2Space(Space):
                  last:int=256,                     # channels of the final 1x1 conv (0: none)
                  kernels:tuple=(3, 5, 7),          # depthwise kernel choices
                  expansions:tuple=(3, 6),          # expansion-ratio choices
-                 skip:bool=True):                  # offer `skip` on layers that keep the shape
+                 skip:bool=True,                   # offer `skip` on layers that keep the shape
+                 sharing:str='blocks',             # 'blocks': every choice its own weights (SPOS); 'nested': one set per layer (OFA / BigNAS)
+                 affine:bool=True,                 # learnable scale and shift in the blocks' BatchNorms
+                 zero_init_residual:bool=False):   # residual blocks start as the identity (last BN scale 0)
         kw = dict(width=width, depths=list(depths), channels=list(channels), strides=list(strides), stem=stem,
-                  last=last, kernels=list(kernels), expansions=list(expansions), skip=skip)
+                  last=last, kernels=list(kernels), expansions=list(expansions), skip=skip, sharing=sharing, affine=affine,
+                  zero_init_residual=zero_init_residual)
         super().__init__(**kw)
         if not (len(depths) == len(channels) == len(strides)):
             raise LTError(f"mbv2: depths, channels and strides need one entry per stage, got {len(depths)}/{len(channels)}/{len(strides)}; give equal lengths")
@@ -121,6 +189,9 @@ class MBV2Space(Space):
             raise LTError(f"mbv2: width must be > 0 and every stage needs at least 1 layer (got width={width}, depths={list(depths)})")
         if not kernels or not expansions or any(k % 2 == 0 for k in kernels):
             raise LTError(f"mbv2: kernels must be odd and non-empty, expansions non-empty (got {list(kernels)}, {list(expansions)})")
+        if sharing not in SHARINGS: raise LTError(f"mbv2: unknown weight sharing {sharing!r}; choose one of: {', '.join(SHARINGS)}")
+        if sharing == 'nested' and min(expansions) < 2:
+            raise LTError(f"mbv2: nested weight sharing needs expansions >= 2, got {list(expansions)}; drop 1 or use sharing='blocks'")
         self.blocks = tuple(f'k{k}e{e}' for k in kernels for e in expansions)
         self.c_stem = make_divisible(stem * width)
         self.c_last = make_divisible(last * width) if last else 0
@@ -136,20 +207,25 @@ class MBV2Space(Space):
         self.c_out = c_in
 
     def build(self)->MBV2Backbone:
+        kw, aff = self.kw, self.kw['affine']
         stem = conv_bn(3, self.c_stem, 3)
-        layers = nn.ModuleList(nn.ModuleDict({b: InvertedResidual(ci, co, s, int(b[b.index('e') + 1:]), int(b[1:b.index('e')]))
-                                              for b in self.blocks}) for ci, co, s in self.layers)
+        if kw['sharing'] == 'nested':
+            layers = nn.ModuleList(ElasticInvertedResidual(ci, co, s, kw['kernels'], kw['expansions'], aff) for ci, co, s in self.layers)
+        else:
+            layers = nn.ModuleList(nn.ModuleDict({b: InvertedResidual(ci, co, s, _block_kw(b)[1], _block_kw(b)[0], aff) for b in self.blocks})
+                                   for ci, co, s in self.layers)
         last = conv_bn(self.c_out, self.c_last, 1) if self.c_last else nn.Identity()
         bb = MBV2Backbone(stem, layers, last, self.c_last or self.c_out)
-        _init_weights(bb)
+        _init_weights(bb, kw['zero_init_residual'])
         return bb
 
+    def _block(self, layer, c):
+        return layer.extract(*_block_kw(c)) if isinstance(layer, ElasticInvertedResidual) else copy.deepcopy(layer[c])
     def subnet(self, backbone, arch)->MBV2Net:
         arch = self.validate(arch)
-        blocks = [copy.deepcopy(layer[c]) for layer, c in zip(backbone.layers, arch) if c != 'skip']
+        blocks = [self._block(layer, c) for layer, c in zip(backbone.layers, arch) if c != 'skip']
         return MBV2Net(copy.deepcopy(backbone.stem), blocks, copy.deepcopy(backbone.last), backbone.out_features)
 
-    def choice_modules(self, backbone, pos, choice): return [] if choice == 'skip' else [backbone.layers[pos][choice]]
     def max_arch(self): return tuple(f'k{max(self.kw["kernels"])}e{max(self.kw["expansions"])}' for _ in self.choices)
     def min_arch(self):
         small = f'k{min(self.kw["kernels"])}e{min(self.kw["expansions"])}'
@@ -238,8 +314,6 @@ class NB201Space(Space):
                 if isinstance(m, NB201SuperCell) else copy.deepcopy(m) for m in backbone.body]
         return NB201Net(copy.deepcopy(backbone.stem), body, copy.deepcopy(backbone.lastact), backbone.out_features)
 
-    def choice_modules(self, backbone, pos, choice):
-        return [] if choice == 'none' else [m.edges[pos][choice] for m in backbone.body if isinstance(m, NB201SuperCell)]
     def max_arch(self):
         big = next((o for o in ('nor_conv_3x3', 'nor_conv_1x1', 'avg_pool_3x3', 'skip_connect') if o in self.kw['ops']), self.kw['ops'][0])
         return (big,) * 6
@@ -366,26 +440,21 @@ def count_params(model:nn.Module)->int:
 # %% ../nbs/10_supernet.ipynb #d9178343
 @torch.no_grad()
 def _cost_tables(self:Supernet):
-    "Per-(position, choice) MACs and parameters, plus the shared base (stem, head, ...), measured once"
+    "MACs and parameters of a reference architecture, and what each (position, choice) adds to them, measured once on extracted subnets"
     if self._costs is not None: return self._costs
-    dev = self.head.weight.device
-    x = torch.zeros(1, 3, self.image_size, self.image_size, device=dev)
-    n = max(len(c) for c in self.choices)
-    covering = [tuple(cs[i % len(cs)] for cs in self.choices) for i in range(n)]
-    macs = _with_macs(self, lambda: [self.head(self.backbone(x, a)) for a in covering])
-    # every module is measured n times if shared, once per covering arch where it was chosen
-    inside, tab_m, tab_p = set(), [], []
+    def cost(a):
+        sub = self.extract(a)
+        return count_macs(sub, self.image_size), count_params(sub)
+    ref = tuple(cs[0] for cs in self.choices)
+    m0, p0 = cost(ref)
+    tab_m, tab_p = [], []
     for pos, cs in enumerate(self.choices):
-        row_m, row_p = {}, {}
-        for c in cs:
-            mods = [sm for m in self.space.choice_modules(self.backbone, pos, c) for sm in m.modules()]
-            inside.update(mods)
-            row_m[c] = sum(macs.get(m, 0) // sum(1 for a in covering if a[pos] == c) for m in mods)
-            row_p[c] = sum(p.numel() for m in self.space.choice_modules(self.backbone, pos, c) for p in m.parameters())
+        row_m, row_p = {cs[0]: 0}, {cs[0]: 0}
+        for c in cs[1:]:
+            m, p = cost(ref[:pos] + (c,) + ref[pos + 1:])
+            row_m[c], row_p[c] = m - m0, p - p0
         tab_m.append(row_m); tab_p.append(row_p)
-    base_m = sum(v // n for m, v in macs.items() if m not in inside)
-    base_p = count_params(self) - sum(sum(r.values()) for r in tab_p)
-    self._costs = (base_m, tab_m, base_p, tab_p)
+    self._costs = (m0, tab_m, p0, tab_p)
     return self._costs
 
 def _flops(self:Supernet, arch=None)->int:
@@ -403,27 +472,39 @@ def _params(self:Supernet, arch=None)->int:
 Supernet.flops, Supernet.params = _flops, _params
 
 # %% ../nbs/10_supernet.ipynb #2e2bdd98
-SAMPLINGS = ('uniform', 'fair')
+SAMPLINGS = ('uniform', 'fair', 'sandwich')
 
 class PathSampler:
-    "Draws one architecture per training step: 'uniform' (SPOS) or 'fair' (each choice once per cycle)"
-    def __init__(self, choices:list[tuple], mode:str='uniform', seed:int=0):
+    "Draws the paths of each training step: 'uniform' (SPOS), 'fair' (each choice once per cycle) or 'sandwich' (largest, smallest and `n - 2` uniform)"
+    def __init__(self, choices:list[tuple], mode:str='uniform', seed:int=0,
+                 n:int=4,                # sandwich: paths per step
+                 max_arch=None, min_arch=None): # sandwich: the largest and smallest architecture (default: last and first choices)
         if mode == 'strict_fair': mode = 'fair'
         if mode not in SAMPLINGS: raise LTError(f"unknown path sampling {mode!r}; choose one of: {', '.join(SAMPLINGS)}")
+        if mode == 'sandwich' and n < 2: raise LTError(f"the sandwich rule needs n >= 2 paths per step (largest and smallest), got {n}")
         self.choices, self.mode, self.rng = [tuple(c) for c in choices], mode, random.Random(seed)
+        self.n = n if mode == 'sandwich' else 1
+        self.max_arch = tuple(max_arch) if max_arch is not None else tuple(c[-1] for c in self.choices)
+        self.min_arch = tuple(min_arch) if min_arch is not None else tuple(c[0] for c in self.choices)
         self.queues = [[] for _ in self.choices]
+    def _uniform(self): return tuple(self.rng.choice(c) for c in self.choices)
     def __call__(self)->tuple:
-        if self.mode == 'uniform': return tuple(self.rng.choice(c) for c in self.choices)
+        "One path: uniform or strict-fair (for 'sandwich', a uniform one)"
+        if self.mode != 'fair': return self._uniform()
         for q, c in zip(self.queues, self.choices):
             if not q: q.extend(self.rng.sample(c, len(c)))
         return tuple(q.pop() for q in self.queues)
+    def step(self)->list[tuple]:
+        "The paths of one training step: one path, or largest, smallest and `n - 2` uniform ones (sandwich)"
+        if self.mode != 'sandwich': return [self()]
+        return [self.max_arch, self.min_arch] + [self._uniform() for _ in range(self.n - 2)]
     def state_dict(self)->dict: return dict(mode=self.mode, rng=self.rng.getstate(), queues=[list(q) for q in self.queues])
     def load_state_dict(self, sd:dict):
         if sd['mode'] != self.mode:
             raise LTError(f"the checkpoint's paths were sampled with {sd['mode']!r}, not {self.mode!r}; resume with sampling={sd['mode']!r} or start a new run")
         self.queues = [list(q) for q in sd['queues']]
         self.rng.setstate(sd['rng'])
-    def __repr__(self): return f"PathSampler({self.mode!r}, {len(self.choices)} positions)"
+    def __repr__(self): return f"PathSampler({self.mode!r}, {len(self.choices)} positions" + (f", n={self.n})" if self.mode == 'sandwich' else ')')
 
 # %% ../nbs/10_supernet.ipynb #8b03d497
 @torch.no_grad()
@@ -498,11 +579,13 @@ from .core import init_distributed, is_main, world_size
 def _unwrap(m): return getattr(m, 'module', m)
 
 class SamplePath(Callback):
-    "Before each training batch, activate the next path of `sampler`; optionally validate a fixed arch and save the supernet"
+    "Before each training batch, draw the step's paths from `sampler` and activate the first; optionally validate a fixed arch and save the supernet"
     order = -10
     def __init__(self, sampler:PathSampler, save_to=None, valid_arch=None, recal_batches:int=10):
         self.sampler, self.save_to, self.valid_arch, self.recal_batches = sampler, save_to, valid_arch, recal_batches
-    def before_batch(self, learn): _unwrap(learn.model).set_active(self.sampler())
+    def before_batch(self, learn):
+        learn.paths = self.sampler.step()
+        _unwrap(learn.model).set_active(learn.paths[0])
     def after_epoch(self, learn):
         if learn.valid_dl is None or self.valid_arch is None: return
         sn = _unwrap(learn.model).set_active(self.valid_arch)
@@ -512,6 +595,29 @@ class SamplePath(Callback):
     def state_dict(self): return dict(sampler=self.sampler.state_dict())
     def load_state_dict(self, sd): self.sampler.load_state_dict(sd['sampler'])
     def __repr__(self): return f"SamplePath({self.sampler!r})"
+
+def soft_ce(logits:torch.Tensor, target_probs:torch.Tensor)->torch.Tensor:
+    "Cross-entropy against soft targets (in-place distillation's loss)"
+    return -(target_probs * F.log_softmax(logits.float(), 1)).sum(1).mean()
+
+class SupernetLearner(Learner):
+    "A `Learner` whose step trains every path `SamplePath` drew for the batch, averaging their losses; with `distill > 0` the later paths also learn the first path's predictions (in-place distillation)"
+    def __init__(self, *args, distill:float=0., **kw):
+        if not 0 <= distill <= 1: raise LTError(f"distill must be in [0, 1] (the weight of the distillation loss), got {distill}")
+        super().__init__(*args, **kw)
+        self.distill, self.paths = float(distill), None
+    def train_step(self, batch):
+        x, y = batch[0], batch[1]
+        sn, paths = _unwrap(self.model), self.paths or [None]
+        total, teacher = 0., None
+        for a in paths:
+            if a is not None: sn.set_active(a)
+            out = self.model(x)
+            l = self.loss_fn(out, y)
+            if teacher is not None: l = (1 - self.distill) * l + self.distill * soft_ce(out, teacher)
+            elif self.distill > 0 and len(paths) > 1: teacher = out.detach().float().softmax(1)
+            total = total + l
+        return total / len(paths)
 
 def save_supernet(sn:Supernet, path)->Path:
     "Write `sn` to `path` (same as `sn.save(path)`)"
@@ -527,7 +633,9 @@ def fit_supernet(sn:Supernet,                # the supernet to train (in place)
                  loss=None,                  # loss name/module; None: 'ce' if `train` is balanced, else DRW from 2/3 of the run
                  schedule=None,              # schedule name/object; None: step x0.1 at 2/3 and 5/6 of the run (600-epoch recipe)
                  batch_size:int=128,         # batch size (per process under torchrun)
-                 sampling:str='uniform',     # path sampling: 'uniform' (SPOS) or 'fair'
+                 sampling:str='uniform',     # path sampling: 'uniform' (SPOS), 'fair' or 'sandwich' (see `PathSampler`)
+                 n_paths:int=4,              # sandwich: paths per step (largest, smallest and n_paths - 2 uniform)
+                 distill:float=0.,           # weight of in-place distillation from the first path of a step (sandwich: the largest)
                  sampler='instance',         # data sampler of `nas_lt.data`
                  augment=True,               # crop + flip augmentation (or an `Augment`)
                  wd:float=5e-4,              # weight decay
@@ -540,14 +648,14 @@ def fit_supernet(sn:Supernet,                # the supernet to train (in place)
                  progress:bool=True,         # progress bars and epoch summaries
                  cbs=(),                     # more callbacks
                  **learner_kw)->list[dict]:  # more `Learner` arguments (momentum, grad_clip, amp, ...)
-    "Train `sn` on `train` by single-path sampling on top of `Learner`; returns the history"
+    "Train `sn` on `train` by path sampling on top of `Learner`; returns the history"
     from nas_lt.data import BatchLoader
     from nas_lt.losses import get_loss
     from nas_lt.schedules import get_schedule
     init_distributed()
     sn.check_image_size(train.image_size)
     if sn.n_classes != train.n_classes: sn.replace_head(train.n_classes)
-    paths = PathSampler(sn.choices, sampling, seed)        # same seed on every process: same paths
+    paths = PathSampler(sn.choices, sampling, seed, n=n_paths, max_arch=sn.space.max_arch(), min_arch=sn.space.min_arch())  # same seed on every process: same paths
     if valid_arch == 'max': valid_arch = sn.space.max_arch()
     elif valid_arch == 'min': valid_arch = sn.space.min_arch()
     elif valid_arch is not None: valid_arch = sn.validate_arch(valid_arch)
@@ -561,8 +669,8 @@ def fit_supernet(sn:Supernet,                # the supernet to train (in place)
         if augment not in (None, True, False): valid_dl.aug = augment
     out = Path(out) if out is not None else None
     cb = SamplePath(paths, out / 'supernet.pt' if out is not None else None, valid_arch, recal_batches)
-    learn = Learner(sn, train_dl, valid_dl, loss_fn=loss, lr=lr, wd=wd, schedule=schedule, epochs=epochs, cbs=[cb, *cbs],
-                    device=device, out=out, seed=seed, progress=progress, find_unused=True, **learner_kw)
+    learn = SupernetLearner(sn, train_dl, valid_dl, loss_fn=loss, lr=lr, wd=wd, schedule=schedule, epochs=epochs, cbs=[cb, *cbs],
+                            device=device, out=out, seed=seed, progress=progress, find_unused=True, distill=distill, **learner_kw)
     return learn.fit(resume=resume)
 
 # %% ../nbs/10_supernet.ipynb #ea73b413

@@ -5,7 +5,7 @@ import pytest
 import torch
 from nas_lt.core import LTError
 from nas_lt.metrics import (accuracy, per_class_accuracy, balanced_accuracy, confusion_matrix, shot_groups,
-                            shot_accuracy, lt_metrics, kendall_tau, spearman_rho)
+                            shot_accuracy, lt_metrics)
 
 
 def test_accuracy_per_class_balanced():
@@ -86,55 +86,6 @@ def test_shot_accuracy_and_lt_metrics():
     assert m["few_shot"] == pytest.approx(1 / 3)  # class 3 has no test images: left out
     json.dumps(m, allow_nan=False)
     assert all(isinstance(m[k], float) for k in ("accuracy", "balanced_accuracy"))
-
-
-def test_kendall_spearman_textbook():
-    # 10 pairs: 6 concordant, 4 discordant -> tau 0.2; d = -2,-2,2,2,0 -> rho = 1 - 6*16/(5*24) = 0.2
-    assert kendall_tau([1, 2, 3, 4, 5], [3, 4, 1, 2, 5]) == pytest.approx(0.2)
-    assert spearman_rho([1, 2, 3, 4, 5], [3, 4, 1, 2, 5]) == pytest.approx(0.2)
-    # ties: nc=5, nd=0, n0=6, n1=1, n2=0 -> 5/sqrt(5*6); avg ranks 1,2.5,2.5,4 -> 4.5/sqrt(4.5*5)
-    assert kendall_tau([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(5 / math.sqrt(30))
-    assert spearman_rho([1, 2, 2, 3], [1, 3, 2, 4]) == pytest.approx(4.5 / math.sqrt(22.5))
-    # ties in both lists: a=[1,1,2,2], b=[1,2,1,2]: pairs (0,1) tie a, (2,3) tie a, (0,2) tie b, (1,3) tie b,
-    # (0,3) concordant, (1,2) discordant -> tau_b = 0 / sqrt(4*4) = 0
-    assert kendall_tau([1, 1, 2, 2], [1, 2, 1, 2]) == pytest.approx(0.0)
-    # perfect and reversed orders, only ranks matter
-    assert kendall_tau([0.1, 0.4, 0.35], [3, 9, 8]) == pytest.approx(1.0)
-    assert spearman_rho([0.1, 0.4, 0.35], [-3, -9, -8]) == pytest.approx(-1.0)
-    assert math.isnan(spearman_rho([2, 2, 2], [1, 2, 3]))
-
-
-def test_kendall_tau_brute_force():
-    "tau-b against a direct count over pairs on random scores with ties"
-    rng = np.random.default_rng(0)
-    a, b = rng.integers(0, 5, 30), rng.integers(0, 5, 30)
-    nc = nd = n1 = n2 = 0
-    for i in range(30):
-        for j in range(i + 1, 30):
-            x, y = a[i] - a[j], b[i] - b[j]
-            n1 += x == 0; n2 += y == 0
-            if x * y > 0: nc += 1
-            elif x * y < 0: nd += 1
-    n0 = 30 * 29 // 2
-    assert kendall_tau(a, b) == pytest.approx((nc - nd) / math.sqrt((n0 - n1) * (n0 - n2)))
-
-
-def test_rank_errors():
-    with pytest.raises(LTError, match="differ in length"): kendall_tau([1, 2], [1])
-    with pytest.raises(LTError, match="at least 2"): spearman_rho([1], [2])
-    with pytest.raises(LTError, match="nan"): kendall_tau([1, float("nan")], [1, 2])
-
-
-def test_kendall_tau_blocks_match_all_pairs():
-    "lists longer than one 512-row block give the same tau-b as counting all pairs at once"
-    rng = np.random.default_rng(1)
-    a, b = rng.integers(0, 50, 1300).astype(float), rng.normal(size=1300)
-    b[:100] = 0.0  # ties in b too
-    i, j = np.triu_indices(1300, k=1)
-    da, db = np.sign(a[i] - a[j]), np.sign(b[i] - b[j])
-    n0 = len(i)
-    exp = (da * db).sum() / math.sqrt((n0 - (da == 0).sum()) * (n0 - (db == 0).sum()))
-    assert kendall_tau(a, b) == pytest.approx(exp, rel=1e-12)
 
 
 def test_figures():

@@ -1,0 +1,137 @@
+"""Which supernet-training heuristics make a one-shot supernet learn at CPU scale? (issue 12)
+
+    OMP_NUM_THREADS=1 python bench/supernet_heuristics.py --configs spos nested --epochs 12      # supernets only
+    OMP_NUM_THREADS=1 python bench/supernet_heuristics.py --standalone --epochs 12             # the ground truth
+    python bench/supernet_heuristics.py --table                                                # the table so far
+
+Each configuration trains one supernet on the balanced synthetic set (its settings below), then scores the same
+`--archs` architectures (sampled once with seed 0) with inherited weights: BatchNorm re-calibrated on 10 training
+batches, balanced accuracy on the balanced test set. `--standalone` trains each of those architectures alone
+with the same recipe for the same number of optimiser steps (the ground truth). The table reports the mean
+inherited accuracy, its gap to the stand-alone mean, Kendall tau-b between the two rankings with a bootstrap 95%
+interval over architectures, and the process CPU seconds of the supernet's training. Results are appended to
+`bench/out/supernet_heuristics.jsonl` (one line per run) and `--table` prints them.
+"""
+import argparse, copy, json, os, random, time
+from pathlib import Path
+os.environ.setdefault('NAS_LT_PROGRESS', '0')
+import numpy as np, torch
+from nas_lt.data import make_synthetic, BatchLoader
+from nas_lt.supernet import Supernet, fit_supernet
+from nas_lt.adapt import bn_batches, batches, evaluate_archs
+from nas_lt.learner import Learner
+from nas_lt.stats import tau_ci
+
+OUT = Path(__file__).parent / 'out' / 'supernet_heuristics.jsonl'
+SPACE = dict(width=0.25, depths=(1, 2, 2, 1), strides=(2, 2, 2, 1), last=64)
+BASE = dict(space=SPACE, lr=0.1, wd=5e-4, schedule='cosine', sampling='uniform', n_paths=4, distill=0.)
+
+# one change at a time from the SPOS baseline, then combinations
+CONFIGS = {
+    'spos': {},
+    'fair': dict(sampling='fair'),
+    'nested': dict(space=dict(SPACE, sharing='nested')),
+    'zero_init': dict(space=dict(SPACE, zero_init_residual=True)),
+    'no_affine': dict(space=dict(SPACE, affine=False)),
+    'warmup': dict(schedule='warmup_cosine'),
+    'lr0.05': dict(lr=0.05),
+    'lr0.2': dict(lr=0.2),
+    'wd1e-4': dict(wd=1e-4),
+    'sandwich': dict(sampling='sandwich'),
+    'nested+sandwich': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich'),
+    'nested+sandwich+kd': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', distill=1.),
+    'nested+zero_init': dict(space=dict(SPACE, sharing='nested', zero_init_residual=True)),
+    'nested+warmup': dict(space=dict(SPACE, sharing='nested'), schedule='warmup_cosine'),
+    'nested+lr0.05': dict(space=dict(SPACE, sharing='nested'), lr=0.05),
+    'nested+lr0.2': dict(space=dict(SPACE, sharing='nested'), lr=0.2),
+}
+
+def settings(name): return {**BASE, **CONFIGS[name]} if name in CONFIGS else dict(BASE)
+
+def data(a):
+    return make_synthetic(10, a.n_train, 100, a.size, seed=0)
+
+def archs_of(a):
+    sn = Supernet('mbv2', 10, a.size, **SPACE)
+    rng, out = random.Random(0), []
+    while len(out) < a.archs:
+        x = sn.sample(rng)
+        if x not in out: out.append(x)
+    return out
+
+def score_inherited(sn, archs, train, test, seed=0):
+    bn = bn_batches(train, 10, 128, 'cpu', seed)
+    ev = evaluate_archs(sn, archs, bn, list(batches(test, 500, 'cpu')), train.counts)
+    return [r['balanced_accuracy'] for r in ev['per_arch']]
+
+def run_config(name, a, train, test, archs):
+    s = settings(name)
+    torch.manual_seed(a.seed)
+    sn = Supernet('mbv2', 10, a.size, **s['space'])
+    c0, t0 = time.process_time(), time.time()
+    fit_supernet(sn, train, None, epochs=a.epochs, lr=s['lr'], wd=s['wd'], schedule=s['schedule'], sampling=s['sampling'],
+                 n_paths=s['n_paths'], distill=s['distill'], batch_size=a.batch, seed=a.seed, progress=False, valid_arch=None)
+    cpu, wall = time.process_time() - c0, time.time() - t0
+    inh = score_inherited(sn, archs, train, test, a.seed)
+    return dict(kind='supernet', config=name, settings=s, epochs=a.epochs, n_train=a.n_train, size=a.size, batch=a.batch,
+                seed=a.seed, archs=[list(x) for x in archs], inherited=inh, cpu_s=cpu, wall_s=wall,
+                steps=a.epochs * (len(train) // a.batch), threads=torch.get_num_threads())
+
+def run_standalone(a, train, test, archs):
+    s, res, cpu = BASE, [], []
+    for i, arch in enumerate(archs):
+        torch.manual_seed(a.seed + i)
+        m = Supernet('mbv2', 10, a.size, **SPACE).extract(arch)
+        c0 = time.process_time()
+        learn = Learner(m, BatchLoader(train, a.batch, 'instance', augment=True, seed=a.seed), BatchLoader(test, 500, None),
+                        loss_fn='ce', lr=s['lr'], wd=s['wd'], schedule=s['schedule'], epochs=a.epochs, seed=a.seed, progress=False)
+        learn.fit()
+        res.append(learn.metrics['balanced_accuracy']); cpu.append(time.process_time() - c0)
+        print(f'  standalone {i + 1}/{len(archs)} {"-".join(arch)}: {res[-1]:.3f} ({cpu[-1]:.0f} CPU s)', flush=True)
+    return dict(kind='standalone', epochs=a.epochs, n_train=a.n_train, size=a.size, batch=a.batch, seed=a.seed,
+                archs=[list(x) for x in archs], standalone=res, cpu_s=sum(cpu), cpu_s_each=cpu, threads=torch.get_num_threads())
+
+def load():
+    return [json.loads(l) for l in OUT.read_text().splitlines() if l.strip()] if OUT.exists() else []
+
+def table(rows):
+    key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
+    truth = {key(r): r for r in rows if r['kind'] == 'standalone' and r['seed'] == 0}
+    out = ['| config | epochs | images | size | mean inherited bal. acc. | stand-alone mean | gap | Kendall τ (95% CI) | supernet CPU s |',
+           '|---|---:|---:|---:|---:|---:|---:|---|---:|']
+    for r in rows:
+        if r['kind'] != 'supernet': continue
+        t = truth.get(key(r))
+        inh = np.array(r['inherited'])
+        if t is not None:
+            sa = np.array(t['standalone']); tau = tau_ci(inh, sa)
+            extra = f"{sa.mean():.3f} | {inh.mean() - sa.mean():+.3f} | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f})"
+        else: extra = '– | – | –'
+        out.append(f"| {r['config']} | {r['epochs']} | {r['n_train'] * 10} | {r['size']} | {inh.mean():.3f} | {extra} | {r['cpu_s']:.0f} |")
+    for t in truth.values():
+        out.append(f"| stand-alone ({len(t['archs'])} archs) | {t['epochs']} | {t['n_train'] * 10} | {t['size']} | – | "
+                   f"{np.mean(t['standalone']):.3f} | – | – | {np.mean(t['cpu_s_each']):.0f} each |")
+    return '\n'.join(out)
+
+if __name__ == '__main__':
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    p.add_argument('--configs', nargs='*', default=[], help=f'of: {", ".join(CONFIGS)}')
+    p.add_argument('--standalone', action='store_true', help='train the architectures alone (the ground truth)')
+    p.add_argument('--epochs', type=int, default=12)
+    p.add_argument('--n-train', type=int, default=500, help='training images per class (balanced)')
+    p.add_argument('--size', type=int, default=32)
+    p.add_argument('--batch', type=int, default=128)
+    p.add_argument('--archs', type=int, default=24)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--table', action='store_true')
+    a = p.parse_args()
+    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
+    if a.table: print(table(load())); raise SystemExit
+    train, test = data(a)
+    archs = archs_of(a)
+    OUT.parent.mkdir(parents=True, exist_ok=True)
+    todo = [('standalone', None)] * a.standalone + [('supernet', c) for c in a.configs]
+    for kind, c in todo:
+        r = run_standalone(a, train, test, archs) if kind == 'standalone' else run_config(c, a, train, test, archs)
+        with OUT.open('a') as f: f.write(json.dumps(r) + '\n')
+        print(table([r] + [x for x in load() if x['kind'] == 'standalone']).splitlines()[2], flush=True)
