@@ -5,15 +5,17 @@
 # %% ../nbs/00_core.ipynb #838b98be
 from __future__ import annotations
 import os, sys, json, random, tempfile, re, uuid
+from contextlib import contextmanager
 from pathlib import Path
 import numpy as np
 import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['PLOTLY_CDN', 'LTError', 'Registry', 'get_device', 'set_seed', 'tune_malloc', 'atomic_save', 'save_json', 'load_json',
-           'load_checkpoint', 'is_dist', 'rank', 'world_size', 'is_main', 'init_distributed', 'all_reduce_sum',
-           'barrier', 'progress', 'fig_html', 'show', 'write_report', 'html_table', 'md_table']
+__all__ = ['LTError', 'Registry', 'get_device', 'set_seed', 'tune_malloc', 'atomic_save', 'save_json', 'load_json',
+           'load_checkpoint', 'np_rng_state', 'set_np_rng_state', 'is_dist', 'rank', 'world_size', 'is_main',
+           'init_distributed', 'all_reduce_sum', 'barrier', 'check_out', 'check_file', 'run_folder', 'progress',
+           'fig_html', 'show', 'plotly_js', 'write_plotly_header', 'write_report', 'html_table', 'md_table']
 
 # %% ../nbs/00_core.ipynb #194600dc
 class LTError(ValueError):
@@ -41,14 +43,18 @@ class Registry(dict):
 
 # %% ../nbs/00_core.ipynb #8ae5019e
 def get_device(device:str|torch.device|None=None)->torch.device:
-    "`device` if given, else CUDA when available, else CPU"
+    "`device` if given, else CUDA when available, else CPU; an `LTError` for names torch does not know or devices that are absent"
     if device is None or device == 'auto':
         if dist.is_available() and dist.is_initialized() and torch.cuda.is_available():
             return torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
         return torch.device('cuda' if torch.cuda.is_available() else 'cpu')
-    device = torch.device(device)
-    if device.type == 'cuda' and not torch.cuda.is_available():
-        raise LTError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu")
+    try: device = torch.device(device)
+    except (RuntimeError, TypeError): raise LTError(f"unknown device {device!r}; use cpu, cuda or cuda:N (default: cuda when available)") from None
+    if device.type == 'cuda':
+        if not torch.cuda.is_available(): raise LTError(f"device {str(device)!r} was asked for but no CUDA GPU is available; use --device cpu")
+        if device.index is not None and device.index >= torch.cuda.device_count():
+            raise LTError(f"device {str(device)!r} does not exist: this machine has {torch.cuda.device_count()} GPU(s)")
+    elif device.type not in ('cpu', 'mps'): raise LTError(f"device {str(device)!r} is not supported; use cpu or cuda")
     return device
 
 def set_seed(seed:int):
@@ -74,12 +80,19 @@ def tune_malloc(trim_threshold:int=2**31 - 1,     # free heap top kept before tr
     return _MALLOC['tuned']
 
 # %% ../nbs/00_core.ipynb #9dde95ad
+def _umask()->int:
+    m = os.umask(0); os.umask(m)
+    return m
+
 def _atomic(path, write):
-    path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
+    path = Path(path)
+    if path.is_dir(): raise LTError(f"{path} is a folder; give a file name to write to")
+    path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         with os.fdopen(fd, 'wb') as f:
             write(f); f.flush(); os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())       # mkstemp makes 0600 files; give the user's usual permissions
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp): os.unlink(tmp)
@@ -110,11 +123,20 @@ def load_json(path)->dict:
     except json.JSONDecodeError as e: raise LTError(f"{path} is not valid JSON ({e.msg} at line {e.lineno}); fix or regenerate the file") from None
 
 def load_checkpoint(path, map_location='cpu')->dict:
-    "Load a checkpoint written by `atomic_save`, with a clear error when it is missing or damaged"
+    "Load a checkpoint safely (`weights_only=True`), with a clear error when it is missing, damaged or not a nas_lt file"
     path = Path(path)
     if not path.is_file(): raise LTError(f"checkpoint not found: {path}; check the path or train one first")
-    try: return torch.load(path, map_location=map_location, weights_only=False)
+    try: return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e: raise LTError(f"cannot read checkpoint {path} ({type(e).__name__}); it is damaged or not a nas_lt checkpoint") from None
+
+def np_rng_state()->dict:
+    "NumPy's global random state as plain values (a checkpoint stays loadable with `weights_only=True`)"
+    name, keys, pos, has_gauss, gauss = np.random.get_state()
+    return dict(name=name, keys=torch.from_numpy(keys.astype(np.int64)), pos=int(pos), has_gauss=int(has_gauss), gauss=float(gauss))
+
+def set_np_rng_state(s:dict):
+    "Restore what `np_rng_state` returned"
+    np.random.set_state((s['name'], s['keys'].numpy().astype(np.uint32), s['pos'], s['has_gauss'], s['gauss']))
 
 # %% ../nbs/00_core.ipynb #bfbc04a6
 def is_dist()->bool:
@@ -143,6 +165,50 @@ def barrier():
     "Wait for all processes (a no-op in a single process)"
     if is_dist(): dist.barrier()
 
+# %% ../nbs/00_core.ipynb #67a2d400
+_LOCKS = {}   # resolved folder -> [open lock file, depth]
+
+def check_out(out, what:str='--out')->Path:
+    "`out` as a Path, or an `LTError` if it is a file or cannot be created and written"
+    out = Path(out).expanduser()
+    if out.exists() and not out.is_dir(): raise LTError(f"{what} {out} is a file; give a folder (it is created if needed)")
+    p = out
+    while not p.exists() and p != p.parent: p = p.parent
+    if not p.is_dir(): raise LTError(f"{what} {out}: {p} is a file, so the folder cannot be created; choose another {what}")
+    if not os.access(p, os.W_OK | os.X_OK): raise LTError(f"{what} {out} is not writable ({p} is read-only for you); choose another {what}")
+    return out
+
+def check_file(path, what:str='--html')->Path:
+    "`path` as a Path, or an `LTError` if it is a folder or cannot be written"
+    path = Path(path).expanduser()
+    if path.is_dir(): raise LTError(f"{what} {path} is a folder; give a file name such as {path/'report.html'}")
+    check_out(path.parent, what)
+    return path
+
+@contextmanager
+def run_folder(out):
+    "Check, clean and lock the run folder `out` for this run (re-entrant within a process; see above)"
+    if out is None or not is_main(): yield out; return
+    out = check_out(out); out.mkdir(parents=True, exist_ok=True)
+    key = str(out.resolve())
+    if key in _LOCKS: _LOCKS[key][1] += 1
+    else:
+        f = open(out/'.lock', 'a+')
+        try:
+            import fcntl
+            try: fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                f.seek(0); who = f.read().strip() or '?'; f.close()
+                raise LTError(f"another run is writing to {out} (process {who}); wait for it to finish or choose another --out") from None
+        except ImportError: pass    # no fcntl (Windows): no lock
+        f.seek(0); f.truncate(); f.write(str(os.getpid())); f.flush()
+        _LOCKS[key] = [f, 1]
+        for t in out.glob('.*.tmp'): t.unlink(missing_ok=True)   # left by a run killed while it saved
+    try: yield out
+    finally:
+        _LOCKS[key][1] -= 1
+        if _LOCKS[key][1] == 0: _LOCKS.pop(key)[0].close()
+
 # %% ../nbs/00_core.ipynb #a4bf5608
 def progress(iterable=None, total=None, desc:str|None=None, leave:bool=True, disable:bool|None=None, **kwargs):
     "A notebook-aware progress bar, shown on the main process only"
@@ -151,33 +217,34 @@ def progress(iterable=None, total=None, desc:str|None=None, leave:bool=True, dis
     return tqdm(iterable, total=total, desc=desc, leave=leave, disable=disable, dynamic_ncols=True, **kwargs)
 
 # %% ../nbs/00_core.ipynb #1b3ecd51
-PLOTLY_CDN = "https://cdn.plot.ly/plotly-{v}.min.js"
-
-def _plotly_url():
-    import plotly.offline
-    return PLOTLY_CDN.format(v=plotly.offline.get_plotlyjs_version())
-
-_LOADER = """<script>window.__naslt_plotly=window.__naslt_plotly||function(f){
-var W=window; if(W.Plotly&&W.Plotly.newPlot){f();return;} (W.__naslt_q=W.__naslt_q||[]).push(f);
-if(W.__naslt_loading)return; W.__naslt_loading=1; var d=W.define; W.define=undefined;
-var s=document.createElement('script'); s.src='%s'; s.charset='utf-8';
-s.onload=function(){W.define=d; W.__naslt_q.forEach(function(g){g();});}; document.head.appendChild(s);};</script>"""
+_DRAW = """<script>(function(){var go=function(){if(window.Plotly&&window.Plotly.newPlot){%s}else{setTimeout(go,50);}};go();})();</script>"""
 
 def fig_html(fig, div_id:str|None=None)->str:
-    "HTML for `fig` that loads plotly.js on demand and draws it (works with or without require.js)"
+    "An HTML div and script that draw `fig` with the page's plotly.js (`window.Plotly`), as soon as it is there"
     import plotly.io as pio
     div_id = div_id or 'naslt-' + uuid.uuid4().hex[:10]
-    html = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id,
-                       config={'displaylogo': False, 'responsive': True})
-    html = re.sub(r'<script type="text/javascript">(.*?)</script>|<script>(.*?)</script>',
-                  lambda m: '<script>window.__naslt_plotly(function(){' + (m.group(1) or m.group(2)) + '});</script>',
-                  html, flags=re.S)
-    return _LOADER % _plotly_url() + html
+    html = pio.to_html(fig, include_plotlyjs=False, full_html=False, div_id=div_id, config={'displaylogo': False, 'responsive': True})
+    return re.sub(r'<script type="text/javascript">(.*?)</script>|<script>(.*?)</script>',
+                  lambda m: _DRAW.replace('%s', m.group(1) or m.group(2)), html, flags=re.S)
 
 def show(fig):
-    "Display `fig` in a notebook (see `fig_html`)"
-    from IPython.display import display, HTML
-    display(HTML(fig_html(fig)))
+    "Display `fig` in a notebook: plotly's mime bundle, and an HTML fallback that uses the page's plotly.js"
+    import plotly.io as pio
+    from IPython.display import display
+    bundle = pio.renderers['plotly_mimetype'].to_mimebundle(fig.to_dict())
+    bundle['text/html'] = fig_html(fig)
+    display(bundle, raw=True)
+
+def plotly_js()->str:
+    "The plotly.js of the installed plotly package"
+    import plotly.offline
+    return plotly.offline.get_plotlyjs()
+
+def write_plotly_header(path)->Path:
+    "Write the docs pages' header: the installed plotly.js in one <script> (see above)"
+    import plotly.offline
+    txt = f'<script charset="utf-8">/* plotly.js {plotly.offline.get_plotlyjs_version()} */\n{plotly_js()}</script>\n'
+    return _atomic(path, lambda f: f.write(txt.encode()))
 
 def write_report(path, title:str, parts:list)->Path:
     "Write a self-contained HTML report of `parts` (plotly figures, HTML strings or markdown-ish text)"
