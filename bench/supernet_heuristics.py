@@ -18,7 +18,7 @@ os.environ.setdefault('NAS_LT_PROGRESS', '0')
 import numpy as np, torch
 from nas_lt.data import make_synthetic, BatchLoader
 from nas_lt.supernet import Supernet, fit_supernet
-from nas_lt.adapt import bn_batches, batches, evaluate_archs
+from nas_lt.evaluate import bn_batches, batches, evaluate_archs
 from nas_lt.learner import Learner
 from nas_lt.stats import tau_ci
 

@@ -52,7 +52,7 @@ def bench_space(space, n_archs, repeats, steps, batch, device, seed=0, **space_k
     archs, tries = [], 0
     while len(archs) < n_archs and tries < 1000:   # skip degenerate paths (e.g. nb201 cells cut off from the input)
         a = sn.sample(rng); tries += 1
-        if sn.flops(a) > 0.3 * sn.flops(sn.space.max_arch()): archs.append(a)
+        if sn.macs(a) > 0.3 * sn.macs(sn.space.max_arch()): archs.append(a)
     for a in archs:
         sub = sn.extract(a).to(memory_format=torch.channels_last).train()
         opt_sub = sgd(sub.parameters())
@@ -64,7 +64,7 @@ def bench_space(space, n_archs, repeats, steps, batch, device, seed=0, **space_k
             t_sn += timed(s_sn, steps, sync); t_sub += timed(s_sub, steps, sync)
         med = lambda ts, i: statistics.median(t[i] for t in ts)
         w_sn, w_sub, c_sn, c_sub = med(t_sn, 0), med(t_sub, 0), med(t_sn, 1), med(t_sub, 1)
-        rows.append(dict(space=space, arch=sn.space.to_str(a), mflops=sn.flops(a) / 1e6,
+        rows.append(dict(space=space, arch=sn.space.to_str(a), mmacs=sn.macs(a) / 1e6,
                          supernet_cpu_ms=1e3 * c_sn, subnet_cpu_ms=1e3 * c_sub, overhead_cpu_pct=100 * (c_sn / c_sub - 1),
                          supernet_wall_ms=1e3 * w_sn, subnet_wall_ms=1e3 * w_sub, overhead_wall_pct=100 * (w_sn / w_sub - 1),
                          n=len(t_sn)))
@@ -87,7 +87,7 @@ def main(argv=None):
     device = get_device(a.device)
     print(f"torch {torch.__version__}, device {device}, threads {torch.get_num_threads()}, batch {a.batch}, "
           f"{a.repeats} interleaved rounds x {a.steps} steps", flush=True)
-    print('| space | arch | mflops | supernet_cpu_ms | subnet_cpu_ms | overhead_cpu_pct | supernet_wall_ms | subnet_wall_ms | overhead_wall_pct | n |')
+    print('| space | arch | mmacs | supernet_cpu_ms | subnet_cpu_ms | overhead_cpu_pct | supernet_wall_ms | subnet_wall_ms | overhead_wall_pct | n |')
     rows = []
     for space in a.spaces.split(','):
         kw = dict(mbv2=dict(width=0.25), nb201=dict(C=8, N=2)).get(space, {}) if a.small else {}

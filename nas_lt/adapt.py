@@ -11,16 +11,17 @@ import torch
 import torch.nn as nn
 from .core import (LTError, Registry, get_device, set_seed, save_json, md_table, progress, is_main, barrier,
                          world_size, init_distributed)
-from .metrics import lt_metrics
+from .metrics import METRIC_KEYS
+from .evaluate import batches, bn_batches, predict, mean_metrics, evaluate_archs, recalibrate_bn
 from .losses import get_loss
 from .schedules import get_schedule
 from .data import get_data, stratified_split, long_tailed, Augment, LTData
-from .supernet import Supernet, load_supernet, recalibrate_bn
+from .supernet import Supernet, load_supernet
+from .supernet import fit_supernet
 
 # %% auto #0
-__all__ = ['STRATEGIES', 'Strategy', 'get_strategy', 'load_target', 'target_split', 'batches', 'bn_batches', 'predict',
-           'mean_metrics', 'evaluate_archs', 'path_features', 'default_paths', 'p1_bn_batches', 'fit_head', 'train_all',
-           'adapt']
+__all__ = ['STRATEGIES', 'Strategy', 'get_strategy', 'load_target', 'target_split', 'path_features', 'default_paths',
+           'p1_bn_batches', 'fit_head', 'train_all', 'adapt']
 
 # %% ../nbs/11_adapt.ipynb #d7375779
 @dataclass(frozen=True)
@@ -66,54 +67,6 @@ def target_split(train:LTData, val_frac:float=0.2, seed:int=0)->tuple:
     if not 0 < val_frac < 1: raise LTError(f"val_frac must be in (0, 1), got {val_frac}")
     return stratified_split(train, 1 - val_frac, seed=seed)
 
-def batches(ds:LTData, batch_size:int=256, device=None, aug:Augment|None=None, train:bool=False, idx=None, generator=None):
-    "Normalised (optionally augmented) `(x, y)` batches of `ds` (channels_last), in order or over `idx`"
-    device, aug = get_device(device), aug or Augment()
-    idx = torch.arange(len(ds)) if idx is None else idx
-    for i in range(0, len(idx), batch_size):
-        j = idx[i:i + batch_size]
-        x = aug(ds.x[j].to(device), train=train, generator=generator)
-        yield x.contiguous(memory_format=torch.channels_last), ds.y[j].to(device)
-
-def bn_batches(ds:LTData, n_batches:int=10, batch_size:int=128, device=None, seed:int=0)->list:
-    "A fixed list of augmented training batches for BatchNorm re-calibration"
-    g = torch.Generator().manual_seed(seed)
-    idx = torch.randperm(len(ds), generator=g)[:n_batches * batch_size]
-    return list(batches(ds, batch_size, device, train=True, idx=idx, generator=g))
-
-@torch.no_grad()
-def predict(model:nn.Module, data)->tuple:
-    "(preds, targets) of `model` in eval mode over an iterable of batches"
-    model.eval()
-    ps, ys = [], []
-    for x, y in data: ps.append(model(x).argmax(1).cpu()); ys.append(y.cpu())
-    return torch.cat(ps), torch.cat(ys)
-
-# %% ../nbs/11_adapt.ipynb #96ba0c51
-_MEAN_KEYS = ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')
-
-def mean_metrics(rows:list[dict])->dict:
-    "Mean of the scalar long-tail metrics over `rows` (groups that are empty everywhere stay None)"
-    out = {}
-    for k in _MEAN_KEYS:
-        v = [r[k] for r in rows if r.get(k) is not None]
-        out[k] = sum(v) / len(v) if v else None
-    return out
-
-def evaluate_archs(sn:Supernet,          # supernet (its head must have the target's classes)
-                   archs:list,           # architectures to score
-                   bn:list,              # batches for BN re-calibration (`bn_batches`)
-                   test:list,            # evaluation batches
-                   train_counts:list,    # training images per class (shot groups)
-                  )->dict:
-    "Per-architecture long-tail metrics after BN re-calibration, and their mean"
-    rows = []
-    for a in archs:
-        sn.set_active(a)
-        recalibrate_bn(sn, bn, n_batches=len(bn))
-        m = lt_metrics(*predict(sn, test), train_counts)
-        rows.append(dict(arch=list(sn.arch), mflops=sn.flops(a) / 1e6, **{k: m[k] for k in _MEAN_KEYS}))
-    return dict(mean=mean_metrics(rows), per_arch=rows)
 
 # %% ../nbs/11_adapt.ipynb #b5e97e9d
 @torch.no_grad()
@@ -175,7 +128,6 @@ def fit_head(sn:Supernet,            # supernet whose `head` is trained (the bac
 def train_all(sn:Supernet, train:LTData, st:Strategy, epochs:int, lr:float, batch_size:int=128, seed:int=0,
               device=None, out=None, resume:bool=False, show_progress:bool=True)->list[dict]:
     "P2/P3: train backbone and head on `train` by path sampling, with the strategy's loss and step schedule"
-    from nas_lt.supernet import fit_supernet
     sched = get_schedule('step', milestones=st.milestones, gamma=st.gamma) if st.milestones else get_schedule('constant')
     loss = get_loss(st.loss, train.counts, **(dict(drw_frac=st.drw_frac) if st.loss == 'drw' else {}))
     return fit_supernet(sn, train, None, epochs=epochs, lr=lr, loss=loss, schedule=sched, batch_size=batch_size, seed=seed,
@@ -240,7 +192,7 @@ def adapt(supernet,                 # path of a `supernet.pt`, or a `Supernet` (
         ev = evaluate_archs(sn, archs, bn_batches(fit, n_bn, batch_size, device, seed), list(batches(test, 2 * batch_size, device)), fit.counts)
         metrics.update(ev['mean'], per_arch=ev['per_arch'])
     else:
-        metrics.update({k: None for k in _MEAN_KEYS}, per_arch=[],
+        metrics.update({k: None for k in METRIC_KEYS}, per_arch=[],
                        note=f"the source head has {sn.n_classes} classes and the target {train.n_classes}: P0 is scored by searching on the source")
     metrics['eval_time_s'] = time.perf_counter() - t0 - wall
     metrics['history'] = hist

@@ -10,6 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from .core import LTError
 from .models import ResNetCifar, kaiming_init, resnet32
+from .schedules import get_schedule
 
 # %% auto #0
 __all__ = ['bbn_mix', 'bbn_loss', 'reset_init', 'BBN', 'bbn_from_resnet', 'bbn_resnet32', 'BBNLearner', 'train_bbn']
@@ -152,7 +153,6 @@ def train_bbn(train, test, epochs:int=200, batch_size:int=128, lr:float=0.1, wd:
               schedule='warmup_step', mix:str='parabolic', loss_fn='ce', width:int=16, out=None, device=None,
               seed:int=0, resume:bool=False, progress:bool=True)->BBNLearner:
     "Train BBN-ResNet-32 on `train` (LTData) with the paper's recipe by default; returns the fitted learner"
-    from nas_lt.schedules import get_schedule
     if isinstance(schedule, str) and schedule == 'warmup_step' and epochs >= 20:
         schedule = get_schedule('warmup_step', warmup=5, milestones=(0.6, 0.8), gamma=0.01)  # BBN CIFAR: 120/160 of 200
     model = bbn_resnet32(train.n_classes, width)

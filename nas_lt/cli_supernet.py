@@ -80,11 +80,11 @@ def cmd_search(args):
     sn = load_supernet(args.supernet, space=args.space)
     r = search(sn, args.data, args.imb_ratio, out=args.out, method=args.method, population=args.population,
                generations=args.generations, n_cross=args.n_cross, n_mut=args.n_mut, mutation_prob=args.mutation_prob,
-               topk=args.topk, max_mflops=args.max_mflops, max_mparams=args.max_mparams, val_frac=args.val_frac,
+               topk=args.topk, max_mmacs=args.max_mmacs, max_mparams=args.max_mparams, val_frac=args.val_frac,
                batch_size=args.batch_size, seed=args.seed, device=args.device, resume=args.resume,
                progress=not args.no_progress, **_data_kw(args))
     if is_main():
-        print(f"best architecture: {r['arch']}  ({r['mflops']:.2f} MFLOPs, {r['mparams']:.3f} M params)")
+        print(f"best architecture: {r['arch']}  ({r['mmacs']:.2f} MMACs, {r['mparams']:.3f} M params)")
         print(md_table([dict(split='validation', **{k: r['validation'][k] for k in ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')}),
                         dict(split='test (inherited)', **{k: r['test_inherited'][k] for k in ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})]))
         print(f"{r['n_evaluated']} architectures evaluated ({r['evals_per_s']:.2f}/s); wrote {Path(args.out)/'search.json'} and pareto.html")
@@ -154,7 +154,7 @@ def register(subparsers):
     s.add_argument('--n-mut', type=int, default=25, help='children by mutation per generation')
     s.add_argument('--mutation-prob', type=float, default=0.1)
     s.add_argument('--topk', type=int, default=10, help='parents: the best k so far')
-    s.add_argument('--max-mflops', type=float, default=None, help='FLOPs limit in millions of multiply-accumulates')
+    s.add_argument('--max-mmacs', type=float, default=None, help='MACs limit in millions of multiply-accumulates')
     s.add_argument('--max-mparams', type=float, default=None, help='parameter limit in millions')
     s.add_argument('--val-frac', type=float, default=0.2, help='held-out part of the target training set scoring the architectures')
     s.add_argument('--resume', action='store_true', help='continue from OUT/search_ckpt.pt')
@@ -215,15 +215,15 @@ def demo_part(out:Path, quick:bool=False)->dict:
         torch.manual_seed(0)
         if s is None: model, mf = resnet32(train.n_classes), None
         else:
-            sn = Supernet('mbv2', train.n_classes, **space_kw); model, mf = sn.extract(s['arch']), s['mflops']
+            sn = Supernet('mbv2', train.n_classes, **space_kw); model, mf = sn.extract(s['arch']), s['mmacs']
         if mf is None:
             from nas_lt.supernet import count_macs
             mf = count_macs(model) / 1e6
         m, secs = _train_eval(model, train, test, cfg['epochs'], batch_size=32, lr=0.05)
-        rows.append({'model': name, 'arch': '-'.join(s['arch']) if s else 'resnet32', 'MFLOPs': round(mf, 2),
+        rows.append({'model': name, 'arch': '-'.join(s['arch']) if s else 'resnet32', 'MMACs': round(mf, 2),
                      'accuracy': m['accuracy'], 'balanced': m['balanced_accuracy'], 'many': m['many_shot'],
                      'medium': m['medium_shot'], 'few': m['few_shot'], 'train s': round(secs, 1)})
-        results[name] = dict(arch=s['arch'] if s else 'resnet32', mflops=mf, metrics={k: m[k] for k in ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})
+        results[name] = dict(arch=s['arch'] if s else 'resnet32', mmacs=mf, metrics={k: m[k] for k in ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})
     results.update(pipeline_s=t_pipeline, total_s=time.time() - t0)
     fig = go.Figure([go.Bar(name=r['model'], x=['many', 'medium', 'few', 'balanced'], y=[r['many'], r['medium'], r['few'], r['balanced']]) for r in rows])
     fig.update_layout(barmode='group', height=320, yaxis_title='test accuracy',
@@ -232,5 +232,5 @@ def demo_part(out:Path, quick:bool=False)->dict:
                            f"evolution with population {cfg['pop']} x {cfg['gens']} generations (the paper: 50 x 20); "
                            f"pipeline {t_pipeline:.0f} s. A demo scale: differences between rows are within noise.")
     return dict(name='IMB-NAS: supernet adaptation and search on the long-tailed target', markdown=md,
-                figures=[fig, plot_pareto(s_tgt['evaluated'], best=s_tgt['arch'], title='Search on the target: balanced accuracy vs FLOPs')],
+                figures=[fig, plot_pareto(s_tgt['evaluated'], best=s_tgt['arch'], title='Search on the target: balanced accuracy vs MACs')],
                 results=results)

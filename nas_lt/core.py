@@ -12,7 +12,7 @@ import torch
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['LTError', 'Registry', 'get_device', 'set_seed', 'tune_malloc', 'atomic_save', 'save_json', 'load_json',
+__all__ = ['LTError', 'Registry', 'with_spec', 'get_device', 'set_seed', 'tune_malloc', 'atomic_save', 'save_json', 'load_json',
            'load_checkpoint', 'np_rng_state', 'set_np_rng_state', 'is_dist', 'rank', 'world_size', 'is_main',
            'init_distributed', 'all_reduce_sum', 'barrier', 'check_out', 'check_file', 'run_folder', 'progress',
            'fig_html', 'show', 'plotly_js', 'write_plotly_header', 'write_report', 'html_table', 'md_table']
@@ -40,6 +40,12 @@ class Registry(dict):
         "Build the entry `name` with `args` and `kwargs`"
         return self.lookup(name)(*args, **kwargs)
     def __repr__(self): return f"Registry({self.kind}: {', '.join(self)})"
+
+# %% ../nbs/00_core.ipynb #9cdb8d9e
+def with_spec(model, builder:str, **kw):
+    "Attach to `model` the recipe that rebuilds it, `builder(**kw)` (`builder` as 'nas_lt.module:function'; see `nas_lt.learner.load_model`)"
+    model.nas_lt_spec = dict(builder=builder, kw=kw)
+    return model
 
 # %% ../nbs/00_core.ipynb #8ae5019e
 def get_device(device:str|torch.device|None=None)->torch.device:

@@ -11,6 +11,13 @@ import torch
 import torch.nn.functional as F
 from .core import LTError, Registry, get_device, progress
 from . import core
+import plotly.graph_objects as go
+from .metrics import shot_groups
+import plotly.express as px
+from torchvision.utils import make_grid
+import torchvision
+from PIL import Image
+from concurrent.futures import ThreadPoolExecutor
 
 # %% auto #0
 __all__ = ['PROFILES', 'IMG_EXTS', 'DATASETS', 'SAMPLERS', 'CIFAR_MEAN', 'CIFAR_STD', 'lt_counts', 'plot_profiles', 'LTData',
@@ -45,7 +52,6 @@ def lt_counts(n_max:int,          # images in the largest (head) class
 # %% ../nbs/00_data.ipynb #c2eca288
 def plot_profiles(n_max:int=5000, n_classes:int=10, ratios=(10, 100), profiles=PROFILES, height:int=300):
     "Bar chart of class counts for several ratios and profiles (log scale)"
-    import plotly.graph_objects as go
     fig = go.Figure([go.Bar(x=list(range(n_classes)), y=lt_counts(n_max, n_classes, r, p), name=f'{p}, ratio {r:g}')
                      for p in profiles for r in ratios])
     fig.update_layout(height=height, barmode='group', yaxis_type='log', xaxis_title='class (head first)',
@@ -82,7 +88,6 @@ class LTData:
         d = dict(name=self.name, images=len(self), classes=self.n_classes, image_size=self.image_size, counts=c,
                  imbalance_ratio=(max(nz) / min(nz)) if nz else None)
         try:
-            from nas_lt.metrics import shot_groups
             d['groups'] = {k: len(v) for k, v in shot_groups(c).items()}
         except ImportError: pass
         return d
@@ -197,8 +202,6 @@ def make_synthetic(n_classes:int=10,  # number of classes (up to 100)
 # %% ../nbs/00_data.ipynb #c1c4b067
 def plot_samples(ds:LTData, n_per_class:int=8, max_classes:int=10, zoom:int=2, seed:int=0):
     "One image grid with `n_per_class` random images of each of the first `max_classes` classes (one row per class)"
-    import plotly.express as px
-    from torchvision.utils import make_grid
     g, rows, names = torch.Generator().manual_seed(seed), [], []
     for c in range(min(ds.n_classes, max_classes)):
         idx = (ds.y == c).nonzero().flatten()
@@ -245,7 +248,6 @@ def load_cifar(name:str='cifar10', root=None, train:bool=True, download:bool=Fal
     root = Path(root).expanduser() if root is not None else default_root()
     if not download and not (root/folder).is_dir():
         raise LTError(f"{pretty} not found in {root}; pass --download or put {folder} there")
-    import torchvision
     try: d = getattr(torchvision.datasets, tv)(str(root), train=train, download=download)
     except RuntimeError as e:
         raise LTError(f"{pretty} files in {root/folder} are incomplete or corrupted ({e}); delete them and pass --download") from None
@@ -257,7 +259,6 @@ def load_cifar(name:str='cifar10', root=None, train:bool=True, download:bool=Fal
 IMG_EXTS = ('.png', '.jpg', '.jpeg', '.bmp', '.gif', '.webp', '.tif', '.tiff', '.ppm', '.pgm')
 
 def _load_image(f:Path, size:int)->torch.Tensor:
-    from PIL import Image
     try:
         with Image.open(f) as im:
             im = im.convert('RGB'); w, h = im.size; s = min(w, h)
@@ -290,7 +291,6 @@ def read_image_folder(path,              # a folder with one sub-folder of image
         fs = sorted(f for f in d.iterdir() if f.is_file() and f.suffix.lower() in IMG_EXTS)
         if not fs: raise LTError(f"class folder {d} has no images ({', '.join(IMG_EXTS)}); add images or remove the folder")
         files += fs; labels += [classes.index(d.name)] * len(fs)
-    from concurrent.futures import ThreadPoolExecutor
     with ThreadPoolExecutor(min(8, os.cpu_count() or 1)) as ex:
         imgs = list(progress(ex.map(lambda f: _load_image(f, size), files), total=len(files), desc=f'decoding {path.name}', leave=False))
     return LTData(torch.stack(imgs), torch.tensor(labels), classes, name or path.name)
@@ -427,7 +427,6 @@ def get_sampler(name:str, labels, seed:int=0)->Sampler:
 # %% ../nbs/00_data.ipynb #5e47654c
 def plot_samplers(labels, names=None, height:int=300):
     "Bar chart of the class probabilities of each sampler for `labels` (log scale)"
-    import plotly.graph_objects as go
     names = names or list(SAMPLERS)
     fig = go.Figure([go.Bar(x=list(range(len(get_sampler(n, labels).class_probs()))), y=get_sampler(n, labels).class_probs().tolist(), name=n)
                      for n in names])

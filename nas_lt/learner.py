@@ -4,23 +4,29 @@
 
 # %% ../nbs/03_learner.ipynb #1490c84e
 from __future__ import annotations
-import os, sys, time, random, contextlib, math
+import os, sys, time, random, contextlib, math, numbers, importlib, json
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.distributed as dist
-from .core import (LTError, get_device, set_seed, atomic_save, save_json, load_checkpoint, is_dist, rank,
-                         world_size, is_main, init_distributed, all_reduce_sum, barrier, progress)
-from .schedules import Schedule, get_schedule
+from torch.nn.parallel import DistributedDataParallel as DDP
+import plotly.graph_objects as go
 from fastcore.basics import patch
+from .core import (LTError, get_device, set_seed, atomic_save, save_json, load_checkpoint, is_dist, rank,
+                         world_size, is_main, init_distributed, all_reduce_sum, barrier, progress, run_folder,
+                         np_rng_state, set_np_rng_state, _atomic)
+from .schedules import Schedule, get_schedule
+from .losses import get_loss
+from .metrics import lt_metrics, METRIC_KEYS
+from .config import write_config, Config
 
 # %% auto #0
-__all__ = ['CancelBatch', 'CancelFit', 'Callback', 'Learner', 'load_model', 'plot_history']
+__all__ = ['LOGGERS', 'CancelBatch', 'CancelFit', 'Callback', 'Learner', 'build_model', 'load_model', 'plot_history']
 
 # %% ../nbs/03_learner.ipynb #41f7721c
-_HOOKS = ('before_fit', 'before_epoch', 'before_batch', 'after_loss', 'before_step', 'after_step',
-          'after_batch', 'after_epoch', 'after_validate', 'after_fit')
+_HOOKS = ('before_fit', 'before_epoch', 'before_train', 'before_batch', 'after_loss', 'before_step', 'after_step',
+          'after_batch', 'after_train', 'before_validate', 'after_validate', 'after_epoch', 'after_fit')   # fastai's names, in fastai's order
 
 class CancelBatch(Exception):
     "Raise in `before_batch`, `after_loss` or `before_step` to skip the rest of this batch"
@@ -29,7 +35,7 @@ class CancelFit(Exception):
     "Raise in any hook to end training after the current point (`after_fit` still runs)"
 
 class Callback:
-    "Base class: define any of the hooks as methods taking the learner; lower `order` runs first"
+    "Base class: define any of the events (see `_HOOKS`) as methods taking the learner; lower `order` runs first"
     order = 0
     def state_dict(self)->dict:
         "State to save in the checkpoint (override for callbacks with state)"
@@ -56,14 +62,19 @@ def _unwrap_out(out):
     return out[0] if isinstance(out, (tuple, list)) else out
 
 def _rng_state()->dict:
-    s = dict(torch=torch.get_rng_state(), numpy=np.random.get_state(), python=random.getstate())
+    "Every random generator's state as tensors and plain values (checkpoints load with `weights_only=True`)"
+    s = dict(torch=torch.get_rng_state(), numpy=np_rng_state(), python=random.getstate())
     if torch.cuda.is_available(): s['cuda'] = torch.cuda.get_rng_state_all()
     return s
 
 def _set_rng_state(s:dict):
-    torch.set_rng_state(s['torch']); np.random.set_state(s['numpy']); random.setstate(s['python'])
+    torch.set_rng_state(s['torch']); set_np_rng_state(s['numpy']); random.setstate(s['python'])
     if 'cuda' in s and torch.cuda.is_available() and len(s['cuda']) == torch.cuda.device_count():
         torch.cuda.set_rng_state_all(s['cuda'])
+
+def _loader_counts(dl):
+    c = getattr(dl, 'counts', None)
+    return [int(n) for n in c] if c is not None else None
 
 class _StepModule(nn.Module):
     "Runs the learner's `train_step` inside DDP's forward, so any custom step gets its gradients synchronised"
@@ -72,11 +83,13 @@ class _StepModule(nn.Module):
     def forward(self, batch): return self.learn.train_step(batch)
 
 # %% ../nbs/03_learner.ipynb #fb4d1995
+LOGGERS = ('jsonl', 'tensorboard')
+
 class Learner:
-    "Train `model` on `train_dl` with a long-tail loss, a per-step LR schedule, metrics, callbacks and checkpoints"
+    "Train `model` on `train_dl` with a long-tail loss, a per-step LR schedule, metrics, callbacks, logs and checkpoints"
     def __init__(self,
                  model:nn.Module,          # the network; moved to `device` (channels_last)
-                 train_dl,                 # a `BatchLoader` (or any iterable of (x, y) batches with `len`)
+                 train_dl,                 # a `BatchLoader`, a `torch.utils.data.DataLoader`, or any iterable of (x, y) batches with `len`
                  valid_dl=None,            # evaluated after every epoch (None: no validation)
                  loss_fn=None,             # a loss name for `nas_lt.losses.get_loss`, a module, or None ('ce')
                  lr:float=0.1,             # base learning rate (multiplied by the schedule)
@@ -87,7 +100,7 @@ class Learner:
                  epochs:int=10,            # length of the run
                  cbs=(),                   # callbacks
                  device=None,              # None: CUDA if present, else CPU
-                 out=None,                 # folder for `ckpt.pt` (None: no checkpoints)
+                 out=None,                 # folder for ckpt.pt, log.jsonl and config.json (None: nothing written)
                  grad_clip:float|None=None,# clip the gradient norm to this value
                  amp='auto',               # bf16 autocast: 'auto' = on CUDA only; True / False
                  channels_last:bool=True,  # channels_last memory format for model and inputs
@@ -95,6 +108,9 @@ class Learner:
                  progress:bool=True,       # progress bars and a summary line per epoch (main process)
                  aux_weight:float=0.4,     # weight of an auxiliary head's loss when the model returns (logits, aux)
                  find_unused:bool=False,   # DDP: some parameters get no gradient in a step (e.g. a supernet's sampled path)
+                 counts=None,              # training images per class, if `train_dl` does not know them (a plain DataLoader)
+                 config:Config|None=None,  # the experiment's configuration, written into out/config.json
+                 logger:str='jsonl',       # per-epoch log: 'jsonl' (out/log.jsonl) or also 'tensorboard' (out/tb)
                 ):
         init_distributed()
         self.device = get_device(device)
@@ -104,6 +120,7 @@ class Learner:
         if grad_clip is not None and not grad_clip > 0: raise LTError(f"grad_clip must be > 0 or None, got {grad_clip!r}")
         if amp not in ('auto', True, False): raise LTError(f"amp must be 'auto', True or False, got {amp!r}")
         if amp is True and self.device.type != 'cuda': raise LTError("bf16 autocast (amp=True) needs a CUDA device; use amp='auto'")
+        if logger not in LOGGERS: raise LTError(f"unknown logger {logger!r}; choose one of: {', '.join(LOGGERS)}")
         self.amp = self.device.type == 'cuda' if amp == 'auto' else amp
         self.channels_last = channels_last
         self.model = model.to(self.device)
@@ -112,8 +129,7 @@ class Learner:
         for dl in (train_dl, valid_dl):  # loaders built before the process group started: shard them now
             if is_dist() and getattr(dl, 'world_size', None) == 1 and hasattr(dl, 'rank'):
                 dl.rank, dl.world_size = rank(), world_size()
-        c = getattr(train_dl, 'counts', None)
-        self.counts = [int(n) for n in c] if c is not None else None
+        self.counts = [int(n) for n in counts] if counts is not None else _loader_counts(train_dl)
         self.lr, self.momentum, self.wd, self.grad_clip, self.seed = lr, momentum, wd, grad_clip, seed
         self.schedule = get_schedule(schedule)
         self.opt_spec, self.opt = opt, None
@@ -122,28 +138,24 @@ class Learner:
         for c in self.cbs:
             if not isinstance(c, Callback): raise LTError(f"callbacks must be Callback instances, got {c!r}")
         self.out = Path(out) if out is not None else None
+        self.run_config, self.logger, self._tb = config, logger, None
         self.show_progress, self.aux_weight = progress, aux_weight
         self.history, self.metrics, self.epoch, self.step_count = [], {}, 0, 0
         self.record, self.batch, self.loss, self.lr_now = {}, None, None, lr
         self.ddp, self._hooks = None, {h: [] for h in _HOOKS}
         if is_dist():
-            from torch.nn.parallel import DistributedDataParallel as DDP
             self.ddp = DDP(_StepModule(self.model, self), device_ids=[self.device.index] if self.device.type == 'cuda' else None,
                            find_unused_parameters=find_unused)
 
     @staticmethod
     def _check_epochs(epochs):
-        import numbers
         if not isinstance(epochs, numbers.Integral) or isinstance(epochs, bool) or epochs <= 0:
             raise LTError(f"epochs must be a positive integer, got {epochs!r}; pass e.g. --epochs 10")
         return int(epochs)
 
     def _make_loss(self, loss_fn):
         if loss_fn is None: loss_fn = 'ce'
-        if isinstance(loss_fn, str):
-            from nas_lt.losses import get_loss
-            if self.counts is None: raise LTError(f"loss {loss_fn!r} needs class counts: give a train_dl with .counts or a loss module")
-            loss_fn = get_loss(loss_fn, self.counts)
+        if isinstance(loss_fn, str): loss_fn = get_loss(loss_fn, self.counts)
         if not callable(loss_fn): raise LTError(f"loss_fn must be a loss name or a module, got {loss_fn!r}")
         return loss_fn.to(self.device) if isinstance(loss_fn, nn.Module) else loss_fn
 
@@ -266,14 +278,11 @@ def get_preds(self:Learner, dl=None, logits:bool=False):
     return _gather(p).cpu(), _gather(t).cpu()
 
 @patch
-def validate(self:Learner, dl=None)->dict:
-    "Long-tail metrics of the model on `dl` (default: `valid_dl`)"
-    from nas_lt.metrics import lt_metrics
+def validate(self:Learner, dl=None, **shot_kw)->dict:
+    "Long-tail metrics of the model on `dl` (default: `valid_dl`); shot groups from the training counts (None without them)"
     p, t = self.get_preds(dl)
-    counts = self.counts
-    if counts is None:  # no training counts: group classes by their validation counts
-        counts = torch.bincount(t, minlength=int(max(p.max().item(), t.max().item())) + 1).tolist() if len(t) else []
-    return lt_metrics(p, t, counts)
+    n = len(self.counts) if self.counts is not None else getattr(self.loss_fn, 'n_classes', None)
+    return lt_metrics(p, t, self.counts, n_classes=n, **shot_kw)
 
 # %% ../nbs/03_learner.ipynb #15eb51cf
 def _loss_desc(l):
@@ -346,13 +355,21 @@ def fit(self:Learner,
     "Train; returns the history (one dict per epoch)"
     if epochs is not None: self.epochs = self._check_epochs(epochs)
     if resume and self.out is None: raise LTError("resume=True needs out= (the folder holding ckpt.pt)")
+    with run_folder(self.out): return self._fit(resume)
+
+@patch
+def _fit(self:Learner, resume:bool):
     self._hooks = {h: [getattr(c, h) for c in self.cbs if callable(getattr(c, h, None))] for h in _HOOKS}
     set_seed(self.seed + rank())
     if self.opt is None: self.opt = self._make_opt()
     start = 0
-    if resume and self.ckpt_path.exists(): start = self.load_checkpoint()
+    if resume and self.ckpt_path.exists():
+        start = self.load_checkpoint()
+        self._log(f"resuming from epoch {start} of {self.epochs} ({self.ckpt_path})" if start < self.epochs
+                  else f"{self.ckpt_path} already holds all {self.epochs} epochs: nothing to train")
     elif resume: self._log(f"no checkpoint in {self.out}: starting from scratch")
     else: self.history, self.step_count = [], 0
+    if self.out is not None and is_main(): self._write_config()
     if start >= self.epochs: return self.history
     try:
         self('before_fit')
@@ -361,9 +378,11 @@ def fit(self:Learner,
             if hasattr(self.loss_fn, 'set_epoch'): self.loss_fn.set_epoch(epoch, self.epochs)
             if hasattr(self.train_dl, 'set_epoch'): self.train_dl.set_epoch(epoch)
             self('before_epoch')
+            self('before_train')
             self.record.update(train_loss=self.train_epoch(), lr=self.lr_now)
-            self('after_epoch')
+            self('after_train')
             self._sync_buffers()
+            self('before_validate')
             if self.valid_dl is not None:
                 self.metrics = self.validate()
                 self.record.update(self.metrics)
@@ -371,8 +390,11 @@ def fit(self:Learner,
             self.record['time'] = time.time() - t0
             self.history.append(self.record)
             self.save_checkpoint()
+            self._write_log()
             self._log(self._summary(self.record))
+            self('after_epoch')
     except CancelFit: pass
+    finally: self._close_log()
     self('after_fit')
     barrier()
     return self.history
@@ -386,7 +408,7 @@ def _sync_buffers(self:Learner):
 @patch
 def _summary(self:Learner, r:dict)->str:
     s = f"epoch {r['epoch']}/{self.epochs}  loss {r['train_loss']:.4f}  lr {r['lr']:.4g}"
-    for k, n in (('accuracy', 'acc'), ('balanced_accuracy', 'bal_acc'), ('many_shot', 'many'), ('medium_shot', 'medium'), ('few_shot', 'few')):
+    for k, n in zip(METRIC_KEYS, ('acc', 'bal_acc', 'many', 'medium', 'few')):
         if r.get(k) is not None: s += f"  {n} {r[k]:.4f}"
     return s + f"  {r['time']:.1f}s"
 
@@ -394,17 +416,61 @@ def _summary(self:Learner, r:dict)->str:
 def _log(self:Learner, msg:str):
     if self.show_progress and is_main() and os.environ.get('NAS_LT_PROGRESS', '1') != '0': print(msg, flush=True)
 
+# %% ../nbs/03_learner.ipynb #7ba56c1e
+@patch
+def _write_config(self:Learner):
+    "out/config.json: the experiment's configuration (or the Learner's settings) and the run's command line and versions"
+    own = {k: v for k, v in self.config().items() if k != 'params'}
+    if self.run_config is not None: write_config(self.out, self.run_config, learner=own)
+    else: write_config(self.out, dict(own, model_class=type(self.model).__name__), learner=own)
+
+def _scalars(r:dict)->dict:
+    return {k: v for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool) and v is not None}
+
+@patch
+def _write_log(self:Learner):
+    "Rewrite out/log.jsonl from the history (one line per epoch), and add the epoch to TensorBoard when asked"
+    if self.out is None or not is_main(): return
+    lines = ''.join(json.dumps({k: v for k, v in r.items() if k != 'per_class_accuracy'}) + '\n' for r in self.history)
+    _atomic(self.out / 'log.jsonl', lambda f: f.write(lines.encode()))
+    if self.logger == 'tensorboard':
+        if self._tb is None:
+            try: from torch.utils.tensorboard import SummaryWriter   # lazy: optional dependency
+            except ImportError: raise LTError("--logger tensorboard needs the tensorboard package: pip install tensorboard") from None
+            self._tb = SummaryWriter(str(self.out / 'tb'))
+        r = self.history[-1]
+        for k, v in _scalars(r).items():
+            if k != 'epoch': self._tb.add_scalar(k, v, r['epoch'])
+        self._tb.flush()
+
+@patch
+def _close_log(self:Learner):
+    if self._tb is not None: self._tb.close(); self._tb = None
+
 # %% ../nbs/03_learner.ipynb #5ddbcc11
 @patch
-def save_model(self:Learner, path)->Path|None:
-    "Save the weights (and the last metrics) to `path`, atomically, from the main process"
+def save_model(self:Learner, path, spec:dict|None=None)->Path|None:
+    "Save the weights, the last metrics and the recipe that rebuilds the network (`spec`, default `model.nas_lt_spec`), atomically"
     if not is_main(): return None
-    return atomic_save(dict(model=self.model.state_dict(), arch=type(self.model).__name__, metrics=self.metrics), path)
+    m = getattr(self.model, 'module', self.model)
+    spec = spec if spec is not None else getattr(m, 'nas_lt_spec', None)
+    return atomic_save(dict(model=m.state_dict(), arch=type(m).__name__, spec=spec, metrics=self.metrics), path)
 
-def load_model(model:nn.Module, path, strict:bool=True)->nn.Module:
-    "Load weights saved by `Learner.save_model` (or a plain state dict, or a Learner checkpoint) into `model`"
+def build_model(spec:dict)->nn.Module:
+    "The network a `nas_lt_spec` describes: `{'builder': 'module:function', 'kw': {...}}`"
+    if not isinstance(spec, dict) or 'builder' not in spec:
+        raise LTError("the file has no model recipe (it was saved without one); build the model yourself and call load_model(path, model)")
+    mod, fn = spec['builder'].split(':')
+    if not mod.startswith('nas_lt.'): raise LTError(f"model builder {spec['builder']!r} is not part of nas_lt; refusing to import it")
+    return getattr(importlib.import_module(mod), fn)(**spec.get('kw', {}))
+
+def load_model(path,                    # a model.pt written by `save_model` (or a state dict, or a Learner checkpoint)
+               model:nn.Module|None=None, # load the weights into this network (None: rebuild it from the file's recipe)
+               strict:bool=True)->nn.Module:
+    "The network saved in `path`, with its weights"
     ck = load_checkpoint(path)
     sd = ck['model'] if isinstance(ck, dict) and 'model' in ck else ck
+    if model is None: model = build_model(ck.get('spec') if isinstance(ck, dict) else None)
     try: model.load_state_dict(sd, strict=strict)
     except RuntimeError as e: raise LTError(f"the weights in {path} do not fit this model ({str(e).splitlines()[0]}); build the model they were trained with") from None
     return model
@@ -416,7 +482,7 @@ def save_metrics(self:Learner, out=None, extra:dict|None=None)->Path|None:
     if out is None: raise LTError("save_metrics needs a folder: pass out= to the Learner or to save_metrics")
     if not is_main(): return None
     m = dict(self.metrics)
-    for k in ('accuracy', 'balanced_accuracy', 'per_class_accuracy', 'many_shot', 'medium_shot', 'few_shot'): m.setdefault(k, None)
+    for k in METRIC_KEYS + ('per_class_accuracy',): m.setdefault(k, None)
     m.update(epochs=self.epochs, history=[{k: v for k, v in r.items() if k != 'per_class_accuracy'} for r in self.history])
     m.update(extra or {})
     return save_json(m, out / 'metrics.json')
@@ -426,7 +492,6 @@ def plot_history(history:list[dict],  # `Learner.fit`'s history (or `metrics.jso
                  keys=('train_loss', 'accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot'),
                  height:int=300):
     "Training loss and validation metrics per epoch (loss on the right axis)"
-    import plotly.graph_objects as go
     fig = go.Figure()
     ep = [r['epoch'] for r in history]
     for k in keys:

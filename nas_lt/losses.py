@@ -10,6 +10,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from .core import LTError, Registry
+import ast
 
 # %% auto #0
 __all__ = ['LOSSES', 'cb_weights', 'inv_weights', 'LTLoss', 'CrossEntropy', 'WeightedCE', 'ClassBalancedCE', 'InverseFrequencyCE',
@@ -19,6 +20,9 @@ __all__ = ['LOSSES', 'cb_weights', 'inv_weights', 'LTLoss', 'CrossEntropy', 'Wei
 # %% ../nbs/01_losses.ipynb #41cbb49b
 def _check_counts(counts, positive:bool=True)->list[int]:
     "Class counts as a list of ints, or an `LTError` that says what is wrong"
+    if counts is None:
+        raise LTError("this loss needs the number of training images per class: pass counts=[n_0, n_1, ...] "
+                      "(to a Learner: counts=...; a nas_lt BatchLoader knows them)")
     c = counts.tolist() if hasattr(counts, 'tolist') else list(counts)
     if len(c) < 2: raise LTError(f"a loss needs the counts of at least 2 classes, got {len(c)}; pass the training counts per class")
     if any(float(v) != int(v) for v in c): raise LTError(f"class counts must be whole numbers, got {c[:5]}...")
@@ -51,8 +55,15 @@ def inv_weights(counts)->torch.Tensor:
 class LTLoss(nn.Module):
     "Base of nas_lt losses: keeps the class `counts`; `set_epoch` does nothing unless a loss changes during training"
     positive_counts = True  # whether the loss needs every class to have images
+    needs_counts = True     # whether the loss needs the class counts at all (plain cross-entropy does not)
     def __init__(self, counts, positive:bool|None=None):
         super().__init__()
+        if counts is None:
+            if self.needs_counts:
+                raise LTError(f"loss {type(self).__name__} needs the number of training images per class: pass counts=[n_0, n_1, ...] "
+                              "(to a Learner: counts=...; a nas_lt BatchLoader knows them)")
+            self.counts, self.n_classes = None, None
+            return
         self.counts = _check_counts(counts, self.positive_counts if positive is None else positive)
         self.n_classes = len(self.counts)
     def set_epoch(self,
@@ -61,7 +72,7 @@ class LTLoss(nn.Module):
                  ): "Called by the learner before each epoch"
     def _prep(self, logits, target):
         "Float logits of shape (N, C) and int64 targets, or an `LTError`"
-        if logits.ndim != 2 or logits.shape[1] != self.n_classes:
+        if logits.ndim != 2 or (self.n_classes is not None and logits.shape[1] != self.n_classes):
             raise LTError(f"{type(self).__name__} was built for {self.n_classes} classes but got logits of shape "
                           f"{tuple(logits.shape)}; build the loss from the counts of the model's classes")
         return logits.float(), target.long()
@@ -87,8 +98,8 @@ def _weighted_mean(per_sample, target, weight):
 # %% ../nbs/01_losses.ipynb #c72201e2
 @LOSSES.register('ce')
 class CrossEntropy(LTLoss):
-    "Plain cross-entropy"
-    positive_counts = False
+    "Plain cross-entropy (needs no class counts)"
+    positive_counts, needs_counts = False, False
     def forward(self, logits, target):
         logits, target = self._prep(logits, target)
         return F.cross_entropy(logits, target)
@@ -222,7 +233,6 @@ def posthoc_adjust(logits:torch.Tensor,  # (N, C) logits of a model trained with
 # %% ../nbs/01_losses.ipynb #ef22e575
 def parse_loss(spec:str)->tuple[str, dict]:
     "Split a loss spec `'name'` or `'name:key=value,key=value'` (as the CLI takes it) into name and options"
-    import ast
     name, _, opts = str(spec).partition(':')
     kw = {}
     for item in filter(None, (o.strip() for o in opts.split(','))):
@@ -234,7 +244,7 @@ def parse_loss(spec:str)->tuple[str, dict]:
     return name.strip(), kw
 
 def get_loss(name:str,   # a name in `LOSSES` (ce, cb, inv, drw, focal, ldam, balanced_softmax, logit_adjust), or a spec 'name:key=value,...'
-             counts,     # training images per class
+             counts=None, # training images per class (every loss but plain cross-entropy needs them)
              **kw        # options of that loss (e.g. beta, gamma, tau, drw_epoch)
             )->LTLoss:
     "The loss `name` built for `counts`"

@@ -10,8 +10,8 @@ import torch
 from .core import LTError
 
 # %% auto #0
-__all__ = ['GROUP_COLOURS', 'accuracy', 'per_class_accuracy', 'balanced_accuracy', 'confusion_matrix', 'shot_groups',
-           'shot_accuracy', 'lt_metrics', 'per_class_figure', 'confusion_figure']
+__all__ = ['GROUPINGS', 'METRIC_KEYS', 'GROUP_COLOURS', 'accuracy', 'per_class_accuracy', 'balanced_accuracy', 'confusion_matrix',
+           'shot_groups', 'shot_accuracy', 'lt_metrics', 'per_class_figure', 'confusion_figure']
 
 # %% ../nbs/02_metrics.ipynb #668fe9b0
 def _as_long(x, name:str)->torch.Tensor:
@@ -62,49 +62,59 @@ def confusion_matrix(preds, targets, n_classes:int)->torch.Tensor:
     return torch.bincount(t * n_classes + p, minlength=n_classes * n_classes).view(n_classes, n_classes)
 
 # %% ../nbs/02_metrics.ipynb #8d5c68d0
+GROUPINGS = ('absolute', 'thirds')
+METRIC_KEYS = ('accuracy', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')   # the scalar long-tail metrics
+
 def shot_groups(counts,                 # training images per class, length C
                 many:int=100,           # many-shot: more than `many` images
                 few:int=20,             # few-shot: fewer than `few` images
-                relative:bool|str='auto' # split by rank into thirds: 'auto' (when a group is empty), True or False
+                groups:str='absolute'   # 'absolute' (the thresholds) or 'thirds' (by rank in training count)
                )->dict:
     "Class indices of the many-, medium- and few-shot groups"
     counts = [int(c) for c in (counts.tolist() if hasattr(counts, 'tolist') else counts)]
     if not counts: raise LTError("counts is empty; pass the number of training images of every class")
     if min(counts) < 0: raise LTError(f"counts must be >= 0, got {min(counts)}")
     if few > many: raise LTError(f"few-shot threshold ({few}) is above the many-shot one ({many}); use few <= many")
-    if relative not in (True, False, 'auto'): raise LTError(f"relative must be True, False or 'auto', got {relative!r}")
-    groups = dict(many=[i for i, n in enumerate(counts) if n > many],
-                  medium=[i for i, n in enumerate(counts) if few <= n <= many],
-                  few=[i for i, n in enumerate(counts) if n < few])
-    empty = any(not g for g in groups.values())
-    if relative is True or (relative == 'auto' and empty and len(set(counts)) >= 3):
+    if groups not in GROUPINGS: raise LTError(f"unknown shot grouping {groups!r}; choose one of: {', '.join(GROUPINGS)}")
+    if groups == 'thirds':
         order = sorted(range(len(counts)), key=lambda i: (-counts[i], i))
-        groups = {k: sorted(int(i) for i in part) for k, part in zip(('many', 'medium', 'few'), np.array_split(order, 3))}
-    return groups
+        return {k: sorted(int(i) for i in part) for k, part in zip(('many', 'medium', 'few'), np.array_split(order, 3))}
+    return dict(many=[i for i, n in enumerate(counts) if n > many],
+                medium=[i for i, n in enumerate(counts) if few <= n <= many],
+                few=[i for i, n in enumerate(counts) if n < few])
 
 # %% ../nbs/02_metrics.ipynb #c0df6a96
 def shot_accuracy(per_class:list,       # per-class accuracies (from `per_class_accuracy`)
                   train_counts,         # training images per class
-                  many:int=100, few:int=20, relative:bool|str='auto')->dict:
+                  many:int=100, few:int=20, groups:str='absolute')->dict:
     "Mean accuracy of the many-, medium- and few-shot classes (`None` for an empty group)"
     if len(per_class) != len(train_counts):
         raise LTError(f"{len(per_class)} per-class accuracies but {len(train_counts)} class counts; use the training counts of the same classes")
     out = {}
-    for k, idx in shot_groups(train_counts, many, few, relative).items():
+    for k, idx in shot_groups(train_counts, many, few, groups).items():
         vals = [per_class[i] for i in idx if per_class[i] is not None and not math.isnan(per_class[i])]
         out[f'{k}_shot'] = float(np.mean(vals)) if vals else None
     return out
 
 # %% ../nbs/02_metrics.ipynb #0833b757
 def lt_metrics(preds, targets,
-               train_counts,   # training images per class (sets C and the shot groups)
-               **shot_kw       # `many`, `few`, `relative` for `shot_groups`
+               train_counts,   # training images per class (sets C and the shot groups); None: no shot groups
+               n_classes:int|None=None, # number of classes when `train_counts` is None (default: from the labels)
+               **shot_kw       # `many`, `few`, `groups` for `shot_groups`
               )->dict:
-    "Accuracy, balanced accuracy, per-class and many/medium/few-shot accuracy as plain Python values"
-    pc = per_class_accuracy(preds, targets, len(train_counts))
+    "Accuracy, balanced accuracy, per-class and many/medium/few-shot accuracy as plain Python values, and the grouping used"
+    if train_counts is None:
+        t = _as_long(targets, 'targets'); p = _as_long(preds, 'preds')
+        n_classes = n_classes or int(max(t.max().item() if len(t) else 0, p.max().item() if len(p) else 0)) + 1
+    else: n_classes = len(train_counts)
+    pc = per_class_accuracy(preds, targets, n_classes)
     res = dict(accuracy=accuracy(preds, targets), balanced_accuracy=float(np.nanmean(pc)),
                per_class_accuracy=[None if math.isnan(a) else a for a in pc])
-    res.update(shot_accuracy(pc, train_counts, **shot_kw))
+    if train_counts is None: res.update(many_shot=None, medium_shot=None, few_shot=None, shot_groups=None)
+    else:
+        res.update(shot_accuracy(pc, train_counts, **shot_kw))
+        g = shot_kw.get('groups', 'absolute')
+        res['shot_groups'] = 'thirds' if g == 'thirds' else f"absolute (>{shot_kw.get('many', 100)}, {shot_kw.get('few', 20)}-{shot_kw.get('many', 100)}, <{shot_kw.get('few', 20)})"
     return res
 
 # %% ../nbs/02_metrics.ipynb #0db1a162

@@ -7,7 +7,7 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import LTError, Registry
+from .core import LTError, Registry, with_spec
 
 # %% auto #0
 __all__ = ['MODELS', 'ShortcutA', 'BasicBlock', 'kaiming_init', 'ResNetCifar', 'resnet32', 'get_model', 'n_params']
@@ -76,7 +76,8 @@ class ResNetCifar(nn.Module):
 MODELS = Registry('model')
 
 def _resnet(n):
-    def f(n_classes:int=10, width:int=16, **kw)->ResNetCifar: return ResNetCifar(n, n_classes, width, **kw)
+    def f(n_classes:int=10, width:int=16, **kw)->ResNetCifar:
+        return with_spec(ResNetCifar(n, n_classes, width, **kw), 'nas_lt.models:get_model', name=f'resnet{6*n+2}', n_classes=n_classes, width=width, **kw)
     f.__doc__ = f"CIFAR ResNet-{6*n+2}: 3 stages x {n} basic blocks ({{width}}/{{2*width}}/{{4*width}} channels)"
     return f
 
@@ -86,7 +87,7 @@ def resnet32(n_classes:int=10,   # classes of the classifier
              width:int=16,       # channels of the first stage
              **kw)->ResNetCifar:
     "The standard CIFAR ResNet-32 (3 stages x 5 basic blocks, 16/32/64 channels, option-A shortcuts)"
-    return ResNetCifar(5, n_classes, width, **kw)
+    return MODELS['resnet32'](n_classes, width, **kw)
 
 def get_model(name:str, n_classes:int=10, **kw)->nn.Module:
     "Build the model registered as `name`"

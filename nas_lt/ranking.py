@@ -7,8 +7,15 @@ from __future__ import annotations
 import math, random, time, copy
 from pathlib import Path
 import torch
+import plotly.graph_objects as go
 from .core import LTError, save_json, write_report, md_table, html_table, progress, get_device, set_seed, is_main
 from .stats import kendall_tau, spearman_rho
+from .evaluate import bn_batches, batches, evaluate_archs
+from .adapt import fit_head, load_target
+from .supernet import Supernet, load_supernet
+from .learner import Learner
+from .data import BatchLoader
+from .losses import get_loss
 
 # %% auto #0
 __all__ = ['MODES', 'tau_matrix', 'plot_tau', 'score_inherited', 'fresh_subnet', 'score_standalone', 'ranking_study',
@@ -30,7 +37,6 @@ def plot_tau(matrix:list[list[float]], # rows x columns of tau values
              title:str='Kendall τ between architecture rankings',
              xlabel:str='target', ylabel:str='source'):
     "Heatmap of a rank-correlation matrix with the values written in the cells"
-    import plotly.graph_objects as go
     z = [[None if (v is None or (isinstance(v, float) and math.isnan(v))) else v for v in r] for r in matrix]
     txt = [['n/a' if v is None else f'{v:.2f}' for v in r] for r in z]
     fig = go.Figure(go.Heatmap(z=z, x=cols, y=rows, text=txt, texttemplate='%{text}', zmin=-1, zmax=1,
@@ -44,7 +50,6 @@ def plot_tau(matrix:list[list[float]], # rows x columns of tau values
 def score_inherited(sn, archs:list, train, test, head_epochs:int=30, lr:float=0.05, n_bn:int=10, batch_size:int=128,
                     seed:int=0, device=None)->list[float]:
     "Test accuracy of each architecture with inherited weights and a class-balanced head fitted on `train`"
-    from nas_lt.adapt import fit_head, bn_batches, batches, evaluate_archs
     s = copy.deepcopy(sn).to(get_device(device)).to(memory_format=torch.channels_last).replace_head(train.n_classes)
     bn = bn_batches(train, n_bn, batch_size, device, seed)
     fit_head(s, train, archs, epochs=head_epochs, lr=lr, bn=bn, batch_size=batch_size, seed=seed, device=device, show_progress=False)
@@ -53,16 +58,12 @@ def score_inherited(sn, archs:list, train, test, head_epochs:int=30, lr:float=0.
 
 def fresh_subnet(sn, arch, n_classes:int, seed:int=0):
     "A standalone subnet of `arch` from the space of `sn`, with freshly initialised weights and a head for `n_classes`"
-    from nas_lt.supernet import Supernet
     torch.manual_seed(seed)
     return Supernet(sn.space.name, n_classes=n_classes, image_size=sn.image_size, **sn.space.kw).extract(arch)
 
 def score_standalone(sn, archs:list, train, test, epochs:int=10, lr:float=0.1, batch_size:int=128, seed:int=0,
                      device=None)->list[float]:
     "Test accuracy of each architecture trained from scratch on `train` (CE + DRW, cosine LR)"
-    from nas_lt.learner import Learner
-    from nas_lt.data import BatchLoader
-    from nas_lt.losses import get_loss
     scores = []
     for i, a in enumerate(archs):
         m = fresh_subnet(sn, a, train.n_classes, seed + i)
@@ -94,8 +95,6 @@ def ranking_study(supernet,                      # path of a supernet.pt or a `S
                   **data_kw,                     # more `get_data` arguments (root, download, n_train, n_test)
                  )->dict:
     "Kendall τ between architecture rankings on the source and on the target at several imbalance ratios"
-    from nas_lt.adapt import load_target
-    from nas_lt.supernet import load_supernet
     modes = [modes] if isinstance(modes, str) else list(modes)
     for m in modes:
         if m not in MODES: raise LTError(f"unknown ranking mode {m!r}; choose from: {', '.join(MODES)}")

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math, numbers
 from .core import LTError, Registry
+import plotly.graph_objects as go
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'MIXES', 'Schedule', 'Constant', 'Step', 'Cosine', 'Linear', 'Exponential', 'WarmUp', 'warmup_cosine',
@@ -215,7 +216,6 @@ def plot_schedules(scheds:dict|list|None=None, # name -> Schedule, list of names
                    title:str='LR multiplier',
                    height:int=320):
     "A plotly figure of several schedules (or mixes) over a run"
-    import plotly.graph_objects as go
     if scheds is None: scheds = list(SCHEDULES)
     if not isinstance(scheds, dict):
         scheds = {(s if isinstance(s, str) else repr(s)): (get_schedule(s) if isinstance(s, str) else s) for s in scheds}

@@ -4,10 +4,14 @@
 
 # %% ../nbs/12_search.ipynb #08390943
 from __future__ import annotations
-import math, random, time
+import copy, math, random, time
 from pathlib import Path
 import torch
-from .core import LTError, atomic_save, save_json, load_checkpoint, progress, is_main, get_device, set_seed
+import plotly.graph_objects as go
+from .core import LTError, atomic_save, save_json, load_checkpoint, progress, is_main, get_device, set_seed, write_report
+from .evaluate import bn_batches, batches, evaluate_archs
+from .adapt import load_target, target_split
+from .supernet import load_supernet
 
 # %% auto #0
 __all__ = ['METHODS', 'random_arch', 'mutate', 'crossover', 'evolution_search', 'random_search', 'pareto_front', 'plot_pareto',
@@ -55,7 +59,7 @@ def _run_search(choices, fitness, make_next, population, generations, key, valid
     for g in pbar:
         if g == 0 or not st['population']:
             pop = _candidates(population, sample, memo, valid, rng, max_tries)
-            if not pop and not memo: raise LTError("no architecture satisfies the constraints (FLOPs / parameter limits); relax them")
+            if not pop and not memo: raise LTError("no architecture satisfies the constraints (MACs / parameter limits); relax them")
         else: pop = st['population']
         for a in pop: memo[a] = fitness(a)
         st['topk'] = sorted(memo, key=lambda a: -_score(memo[a], key))
@@ -82,7 +86,7 @@ def evolution_search(choices:list[list],     # candidate values at each position
                      mutation_prob:float=0.1,# probability of redrawing each position in a mutation
                      topk:int=10,            # parents: the best `topk` seen so far
                      key:str='balanced_accuracy', # the metric to maximise when `fitness` returns a dict
-                     valid=None,             # arch -> bool: constraints (e.g. a FLOPs limit)
+                     valid=None,             # arch -> bool: constraints (e.g. a MACs limit)
                      seed:int=0,             # random seed of the search
                      ckpt:str|Path|None=None,# save the state here after every generation
                      resume:bool=False,      # continue from `ckpt` if it exists
@@ -112,7 +116,7 @@ def random_search(choices:list[list], fitness, population:int=50, generations:in
     return _run_search(choices, fitness, make_next, population, generations, key, valid, seed, ckpt, resume, progress, sample, 'random')
 
 # %% ../nbs/12_search.ipynb #12623660
-def pareto_front(costs:list[float], # cost of each point (lower is better), e.g. MFLOPs
+def pareto_front(costs:list[float], # cost of each point (lower is better), e.g. MMACs
                  scores:list[float] # score of each point (higher is better), e.g. balanced accuracy
                 )->list[int]:
     "Indices of the Pareto-optimal points, by increasing cost"
@@ -123,12 +127,11 @@ def pareto_front(costs:list[float], # cost of each point (lower is better), e.g.
     return front
 
 def plot_pareto(evaluated:list[dict],          # [{'arch':..., 'metrics': {...}}] as returned by a search
-                cost:str='mflops',             # metric on the x axis
+                cost:str='mmacs',             # metric on the x axis
                 score:str='balanced_accuracy', # metric on the y axis
                 best=None,                     # architecture to highlight
-                title:str='Accuracy–FLOPs trade-off of evaluated architectures'):
+                title:str='Accuracy–MACs trade-off of evaluated architectures'):
     "Plotly scatter of all evaluated architectures with their Pareto front"
-    import plotly.graph_objects as go
     xs = [e['metrics'][cost] for e in evaluated]; ys = [e['metrics'][score] for e in evaluated]
     txt = [str(tuple(e['arch'])) for e in evaluated]
     fr = pareto_front(xs, ys)
@@ -155,8 +158,7 @@ def min_cost_arch(choices:list[list], cost, passes:int=3)->tuple:
     return tuple(arch), cost(tuple(arch))
 
 def supernet_fitness(sn, bn:list, val:list, train_counts:list):
-    "arch -> metrics dict: BN re-calibration on `bn`, long-tail metrics on the `val` batches, MFLOPs and M params"
-    from nas_lt.adapt import evaluate_archs
+    "arch -> metrics dict: BN re-calibration on `bn`, long-tail metrics on the `val` batches, MMACs and M params"
     def fitness(arch):
         r = evaluate_archs(sn, [arch], bn, val, train_counts)['per_arch'][0]
         r.pop('arch'); r['mparams'] = sn.params(arch) / 1e6
@@ -177,7 +179,7 @@ def search(supernet,                  # path of an adapted `supernet.pt`, or a `
            n_mut:int=25,              # children by mutation
            mutation_prob:float=0.1,   # mutation probability per position
            topk:int=10,               # parents
-           max_mflops:float|None=None,# FLOPs limit (millions of multiply-accumulates)
+           max_mmacs:float|None=None,# MACs limit (millions of multiply-accumulates)
            max_mparams:float|None=None,# parameter limit (millions)
            val_frac:float=0.2,        # held-out part of the target's training set, as in `adapt`
            n_bn:int=10,               # batches for BN re-calibration of each candidate
@@ -189,9 +191,6 @@ def search(supernet,                  # path of an adapted `supernet.pt`, or a `
            **data_kw,                 # more `get_data` arguments
           )->dict:
     "Search a supernet's space on the long-tailed target; returns (and writes) the search.json content"
-    from nas_lt.adapt import load_target, target_split, bn_batches, batches, evaluate_archs
-    from nas_lt.supernet import load_supernet
-    import copy
     if method not in METHODS: raise LTError(f"unknown search method {method!r}; choose one of: {', '.join(METHODS)}")
     device = get_device(device)
     sn = load_supernet(supernet) if isinstance(supernet, (str, Path)) else copy.deepcopy(supernet)
@@ -203,7 +202,7 @@ def search(supernet,                  # path of an adapted `supernet.pt`, or a `
                       "adapt it to the target first (nas-lt supernet adapt ... --strategy p1)")
     fit, val = target_split(train, val_frac, seed)
     ch = [list(c) for c in sn.choices]
-    limits = [(lim, f, name) for lim, f, name in [(max_mflops, lambda a: sn.flops(a) / 1e6, 'MFLOPs'),
+    limits = [(lim, f, name) for lim, f, name in [(max_mmacs, lambda a: sn.macs(a) / 1e6, 'MMACs'),
                                                   (max_mparams, lambda a: sn.params(a) / 1e6, 'M parameters')] if lim is not None]
     for lim, f, name in limits:
         a, c = min_cost_arch(ch, f)
@@ -222,18 +221,17 @@ def search(supernet,                  # path of an adapted `supernet.pt`, or a `
     test_m = evaluate_archs(sn, [best], bn, list(batches(test, 2 * batch_size, device)), fit.counts)['per_arch'][0]
     test_m.pop('arch')
     r = dict(arch=list(best), best_arch=list(best), space=sn.space.name, space_kw=sn.space.kw, n_classes=sn.n_classes, image_size=sn.image_size,
-             mflops=sn.flops(best) / 1e6, mparams=sn.params(best) / 1e6,
+             mmacs=sn.macs(best) / 1e6, mparams=sn.params(best) / 1e6,
              validation={k: res['best'][k] for k in ('balanced_accuracy', 'accuracy', 'many_shot', 'medium_shot', 'few_shot')},
              test_inherited=test_m, method=method, imb_ratio=imb_ratio,
              settings=dict(population=population, generations=generations, n_cross=n_cross, n_mut=n_mut, mutation_prob=mutation_prob,
-                           topk=topk, max_mflops=max_mflops, max_mparams=max_mparams, val_frac=val_frac, n_bn=n_bn, seed=seed),
+                           topk=topk, max_mmacs=max_mmacs, max_mparams=max_mparams, val_frac=val_frac, n_bn=n_bn, seed=seed),
              n_evaluated=len(res['evaluated']), search_time_s=secs, evals_per_s=len(res['evaluated']) / secs if secs > 0 else None,
              history=res['history'], evaluated=res['evaluated'])
     r.update({k: r['validation'][k] for k in ('balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})
     if out is not None and is_main():
         save_json(r, Path(out)/'search.json')
-        from nas_lt.core import write_report
-        write_report(Path(out)/'pareto.html', 'Search: accuracy against FLOPs',
+        write_report(Path(out)/'pareto.html', 'Search: accuracy against MACs',
                      [plot_pareto(r['evaluated'], best=best), f"best {list(best)}: balanced accuracy {r['balanced_accuracy']:.3f} "
-                      f"(validation), {r['mflops']:.2f} MFLOPs"])
+                      f"(validation), {r['mmacs']:.2f} MMACs"])
     return r

@@ -13,6 +13,9 @@ from .data import lt_counts
 from .metrics import shot_groups, GROUP_COLOURS
 from .losses import cb_weights, inv_weights
 from .schedules import SCHEDULES, MIXES, get_schedule, get_mix
+from IPython.display import display
+import ipywidgets as W
+from . import data as _data
 
 # %% auto #0
 __all__ = ['BETAS', 'RATIOS', 'imbalance_data', 'imbalance_plot', 'ImbalanceExplorer', 'imbalance_explorer', 'imbalance_figure',
@@ -96,7 +99,6 @@ class _Explorer:
             if self.fig is not None: show(self.fig)
             else: print(self.message)
     def _ipython_display_(self):
-        from IPython.display import display
         display(self.widget)
     def close(self):
         "Clear the figure and close the widgets"
@@ -106,8 +108,6 @@ class ImbalanceExplorer(_Explorer):
     "Sliders for ratio, classes, profile, β and head size, redrawing `imbalance_plot` live (`.widget` is the box)"
     def __init__(self, ratio:float=100., n_classes:int=10, profile:str='exp', beta:float=0.9999, n_max:int=500,
                  many:int=100, few:int=20):
-        import ipywidgets as W
-        from nas_lt import data as _data
         profiles = list(getattr(_data, 'PROFILES', ('exp', 'step')))
         if beta not in BETAS: raise LTError(f"beta {beta} is not one of the explorer's values {BETAS}; pick one of them")
         lay = dict(style={'description_width': '80px'}, layout=W.Layout(width='330px'))
@@ -225,7 +225,6 @@ def lr_plot(weight='cosine',      # weight schedule: a name in SCHEDULES or a Sc
 # %% ../nbs/30_widgets.ipynb #259d0684
 def _param_widgets(ctor)->dict:
     "One input widget per keyword parameter of `ctor` (numbers, bools, strings, tuples)"
-    import ipywidgets as W
     out = {}
     for name, p in inspect.signature(ctor).parameters.items():
         if p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL) or p.default is p.empty: continue
@@ -255,7 +254,6 @@ class LRExplorer(_Explorer):
     "Menus and settings for the weight schedule, architecture schedule and BBN mix, redrawing `lr_plot` live"
     def __init__(self, weight:str='cosine', arch:str='constant', mix:str='parabolic', n_epochs:int=200,
                  weight_lr:float=0.025, arch_lr:float=3e-4):
-        import ipywidgets as W
         self.W, self.fig, self.message = W, None, None
         lay = dict(style={'description_width': '90px'}, layout=W.Layout(width='230px'))
         self.menus = dict(weight=W.Dropdown(options=list(SCHEDULES), value=weight, description='weights', **lay),

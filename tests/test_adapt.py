@@ -3,7 +3,8 @@ import os, subprocess, sys, json, shutil
 from pathlib import Path
 import pytest, torch
 from nas_lt.core import LTError, load_json
-from nas_lt.adapt import adapt, get_strategy, fit_head, bn_batches, target_split, load_target, default_paths, evaluate_archs, batches
+from nas_lt.adapt import adapt, get_strategy, fit_head, target_split, load_target, default_paths
+from nas_lt.evaluate import bn_batches, evaluate_archs, batches
 from nas_lt.supernet import train_supernet, load_supernet, Supernet
 
 KW = dict(n_train=40, n_test=10)

@@ -33,7 +33,7 @@ def test_search_writes_search_json(pipeline, capsys):
     assert run(['supernet', 'search', str(pipeline/'p1'/'supernet.pt'), '--data', 'synthetic', '--imb-ratio', '10', '--population', '4',
                 '--generations', '2', '--n-cross', '2', '--n-mut', '2', '--topk', '2', '--out', str(pipeline/'s'), *TINY]) == 0
     js = load_json(pipeline/'s'/'search.json')
-    for k in ('arch', 'space', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot', 'mflops', 'mparams', 'history'): assert k in js
+    for k in ('arch', 'space', 'balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot', 'mmacs', 'mparams', 'history'): assert k in js
     assert len(js['history']) == 2 and 'best architecture' in capsys.readouterr().out
     from nas_lt.supernet import build_subnet_from_json
     assert list(build_subnet_from_json(pipeline/'s'/'search.json', 10).arch) == js['arch']
@@ -58,7 +58,7 @@ def test_rank(pipeline):
     (['supernet', 'adapt', '{sp}', '--strategy', 'p9'], "unknown adaptation strategy 'p9'"),
     (['supernet', 'adapt', '{sp}', '--space', 'nb201'], "holds a 'mbv2' supernet, not 'nb201'"),
     (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--size', '16'], 'images are 16x16 but the supernet was built for 32x32'),
-    (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--max-mflops', '0.0001'], 'no architecture meets the limit of 0.0001 MFLOPs: the smallest in this space has'),
+    (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--max-mmacs', '0.0001'], 'no architecture meets the limit of 0.0001 MMACs: the smallest in this space has'),
     (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--method', 'grid'], "unknown search method 'grid'"),
     (['supernet', 'rank', '{sp}', '--archs-json', '{bad}'], "'k9e9' is not a choice"),
     (['supernet', 'adapt', '{v99}'], 'format version 99'),

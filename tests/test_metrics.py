@@ -44,41 +44,38 @@ def test_confusion_matrix():
     assert (cm.diag().double() / cm.sum(1).double()).tolist() == pytest.approx(per_class_accuracy(p, t, 3))
 
 
-def test_shot_groups_absolute_and_relative():
+def test_shot_groups_absolute_and_thirds():
     g = shot_groups([500, 101, 100, 20, 19, 1])
     assert g == dict(many=[0, 1], medium=[2, 3], few=[4, 5])
     c100 = [math.floor(500 * 100 ** (-i / 99)) for i in range(100)]
     assert [len(v) for v in shot_groups(c100).values()] == [35, 35, 30]
-    # CIFAR-10-LT ratio 100: absolute thresholds leave few-shot empty -> auto splits by rank 4/3/3
+    # CIFAR-10-LT ratio 100: the absolute thresholds leave few-shot empty; thirds are only used when asked for
     c10 = [math.floor(5000 * 100 ** (-i / 9)) for i in range(10)]
-    assert shot_groups(c10, relative=False)["few"] == []
-    assert shot_groups(c10) == dict(many=[0, 1, 2, 3], medium=[4, 5, 6], few=[7, 8, 9])
-    # ties in count broken by class index; relative split ignores thresholds
-    assert shot_groups([5, 5, 5, 9], relative=True) == dict(many=[0, 3], medium=[1], few=[2])
-    assert shot_groups([30, 10], relative="auto") == dict(many=[], medium=[0], few=[1])  # < 3 classes: absolute
-    assert shot_groups([40] * 5) == dict(many=[], medium=[0, 1, 2, 3, 4], few=[])  # balanced: absolute
-    # a step profile has two levels: 'auto' keeps the absolute groups, True splits by rank anyway
+    assert shot_groups(c10)["few"] == []
+    assert shot_groups(c10, groups='thirds') == dict(many=[0, 1, 2, 3], medium=[4, 5, 6], few=[7, 8, 9])
+    # ties in count broken by class index; thirds ignore the thresholds
+    assert shot_groups([5, 5, 5, 9], groups='thirds') == dict(many=[0, 3], medium=[1], few=[2])
+    assert shot_groups([40] * 5) == dict(many=[], medium=[0, 1, 2, 3, 4], few=[])
     assert shot_groups([500, 500, 10, 10]) == dict(many=[0, 1], medium=[], few=[2, 3])
-    assert shot_groups([500, 500, 10, 10], relative=True) == dict(many=[0, 1], medium=[2], few=[3])
-    assert shot_groups([300, 200, 50, 50])["few"] == [3]  # 3 distinct counts, few empty -> thirds (ties by index)
-    assert shot_groups(torch.tensor([200, 50, 5]), many=40, few=10)["few"] == [2]  # tensors work; auto -> thirds
+    assert shot_groups([500, 500, 10, 10], groups='thirds') == dict(many=[0, 1], medium=[2], few=[3])
+    assert shot_groups(torch.tensor([200, 50, 5]), many=40, few=10)["few"] == [2]  # tensors work
 
 
 def test_shot_groups_custom_thresholds():
-    assert shot_groups([200, 50, 5], many=40, few=10, relative=False) == dict(many=[0, 1], medium=[], few=[2])
+    assert shot_groups([200, 50, 5], many=40, few=10) == dict(many=[0, 1], medium=[], few=[2])
     with pytest.raises(LTError, match="few <= many"): shot_groups([1, 2], many=5, few=10)
-    with pytest.raises(LTError, match="relative"): shot_groups([1, 2], relative="yes")
+    with pytest.raises(LTError, match="grouping"): shot_groups([1, 2], groups="auto")
     with pytest.raises(LTError, match="empty"): shot_groups([])
 
 
 def test_shot_accuracy_and_lt_metrics():
     assert shot_accuracy([0.9, 0.7, 0.5, 0.1, 0.3], [300, 150, 60, 10, 5]) == \
         pytest.approx(dict(many_shot=0.8, medium_shot=0.5, few_shot=0.2))
-    r = shot_accuracy([1.0, 0.0], [500, 400], relative=False)
+    r = shot_accuracy([1.0, 0.0], [500, 400])
     assert r == dict(many_shot=0.5, medium_shot=None, few_shot=None)
     p, t = torch.tensor([0, 1, 1, 1, 2, 0]), torch.tensor([0, 1, 1, 2, 2, 2])
     m = lt_metrics(p, t, [150, 60, 3, 2])  # class 3 absent from the test set
-    assert set(m) == {"accuracy", "balanced_accuracy", "per_class_accuracy", "many_shot", "medium_shot", "few_shot"}
+    assert set(m) == {"accuracy", "balanced_accuracy", "per_class_accuracy", "many_shot", "medium_shot", "few_shot", "shot_groups"}
     assert m["accuracy"] == pytest.approx(4 / 6)
     assert m["per_class_accuracy"][:3] == pytest.approx([1.0, 1.0, 1 / 3]) and m["per_class_accuracy"][3] is None
     assert m["balanced_accuracy"] == pytest.approx((1 + 1 + 1 / 3) / 3)

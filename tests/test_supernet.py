@@ -42,34 +42,34 @@ def test_extract_equals_active_path(space):
     assert not torch.equal(sub.head.weight, sn.head.weight)
 
 
-def test_flops_monotonic_and_exact():
+def test_macs_monotonic_and_exact():
     sn = Supernet('mbv2', n_classes=10)
     base = sn.space.max_arch()
     for pos, cs in enumerate(sn.choices):
-        f = lambda c: sn.flops(base[:pos] + (c,) + base[pos + 1:])
+        f = lambda c: sn.macs(base[:pos] + (c,) + base[pos + 1:])
         p = lambda c: sn.params(base[:pos] + (c,) + base[pos + 1:])
         for e in (3, 6):
             assert f(f'k3e{e}') < f(f'k5e{e}') < f(f'k7e{e}')
             assert p(f'k3e{e}') < p(f'k5e{e}') < p(f'k7e{e}')
         for k in (3, 5, 7): assert f(f'k{k}e3') < f(f'k{k}e6')
         if 'skip' in cs: assert f('skip') < f('k3e3')
-    assert sn.flops(sn.space.min_arch()) < sn.flops(sn.sample(random.Random(0))) < sn.flops(sn.space.max_arch())
+    assert sn.macs(sn.space.min_arch()) < sn.macs(sn.sample(random.Random(0))) < sn.macs(sn.space.max_arch())
     for a in [sn.sample(random.Random(i)) for i in range(3)]:
         sub = sn.extract(a)
-        assert sn.flops(a) == count_macs(sub) and sn.params(a) == count_params(sub)
+        assert sn.macs(a) == count_macs(sub) and sn.params(a) == count_params(sub)
     # the head belongs to the dataset: its cost follows replace_head
-    before = sn.flops(base)
+    before = sn.macs(base)
     sn.replace_head(100)
-    assert sn.flops(base) - before == 90 * sn.head.in_features
+    assert sn.macs(base) - before == 90 * sn.head.in_features
 
 
 def test_nb201_costs_match_benchmark():
-    sn = Supernet('nb201', n_classes=10)          # NATS-Bench CIFAR-10: 7.78 - 220.11 MFLOPs, 0.07 - 1.53 M params
-    assert abs(sn.flops(('nor_conv_3x3',) * 6) / 1e6 - 220.11) < 0.02
-    assert abs(sn.flops(('none',) * 6) / 1e6 - 7.78) < 0.02
+    sn = Supernet('nb201', n_classes=10)          # NATS-Bench CIFAR-10: 7.78 - 220.11 MMACs, 0.07 - 1.53 M params
+    assert abs(sn.macs(('nor_conv_3x3',) * 6) / 1e6 - 220.11) < 0.02
+    assert abs(sn.macs(('none',) * 6) / 1e6 - 7.78) < 0.02
     assert abs(sn.params(('nor_conv_3x3',) * 6) / 1e6 - 1.53) < 0.005
     a = ('nor_conv_1x1', 'avg_pool_3x3', 'skip_connect', 'none', 'nor_conv_3x3', 'none')
-    assert sn.flops(a) == count_macs(sn.extract(a))
+    assert sn.macs(a) == count_macs(sn.extract(a))
 
 
 def test_nb201_strings():
@@ -117,7 +117,7 @@ def test_validate_arch():
     assert sn.validate_arch(list(a)) == a                # JSON lists are accepted
     with pytest.raises(LTError, match='has 3 positions'): sn.set_active(a[:3])
     with pytest.raises(LTError, match="'k4e6' is not a choice"): sn.set_active(('k4e6',) + a[1:])
-    with pytest.raises(LTError, match="'skip' is not a choice"): sn.flops(('k3e3', 'skip') + a[2:])  # stride-2 layer
+    with pytest.raises(LTError, match="'skip' is not a choice"): sn.macs(('k3e3', 'skip') + a[2:])  # stride-2 layer
     with pytest.raises(LTError, match='tuple/list'): sn.set_active(5)
 
 
