@@ -10,18 +10,19 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 from .core import (LTError, Registry, get_device, set_seed, save_json, md_table, progress, is_main, barrier,
-                         world_size, init_distributed)
+                         world_size, init_distributed, run_folder)
+from .config import DataConfig, RunConfig, arg, takes, write_config
 from .metrics import METRIC_KEYS
 from .evaluate import batches, bn_batches, predict, mean_metrics, evaluate_archs, recalibrate_bn
 from .losses import get_loss
 from .schedules import get_schedule
 from .data import get_data, stratified_split, long_tailed, Augment, LTData
-from .supernet import Supernet, load_supernet
+from .supernet import Supernet, load_supernet, SPACES
 from .supernet import fit_supernet
 
 # %% auto #0
 __all__ = ['STRATEGIES', 'Strategy', 'get_strategy', 'load_target', 'target_split', 'path_features', 'default_paths',
-           'p1_bn_batches', 'fit_head', 'train_all', 'adapt']
+           'p1_bn_batches', 'fit_head', 'train_all', 'AdaptConfig', 'adapt']
 
 # %% ../nbs/11_adapt.ipynb #d7375779
 @dataclass(frozen=True)
@@ -126,78 +127,85 @@ def fit_head(sn:Supernet,            # supernet whose `head` is trained (the bac
 
 # %% ../nbs/11_adapt.ipynb #13e061d7
 def train_all(sn:Supernet, train:LTData, st:Strategy, epochs:int, lr:float, batch_size:int=128, seed:int=0,
-              device=None, out=None, resume:bool=False, show_progress:bool=True)->list[dict]:
+              device=None, out=None, resume:bool=False, show_progress:bool=True, config=None)->list[dict]:
     "P2/P3: train backbone and head on `train` by path sampling, with the strategy's loss and step schedule"
     sched = get_schedule('step', milestones=st.milestones, gamma=st.gamma) if st.milestones else get_schedule('constant')
     loss = get_loss(st.loss, train.counts, **(dict(drw_frac=st.drw_frac) if st.loss == 'drw' else {}))
     return fit_supernet(sn, train, None, epochs=epochs, lr=lr, loss=loss, schedule=sched, batch_size=batch_size, seed=seed,
-                        device=device, out=out, resume=resume, progress=show_progress)
+                        device=device, out=out, resume=resume, progress=show_progress, config=config)
 
 # %% ../nbs/11_adapt.ipynb #a1bfedad
-def adapt(supernet,                 # path of a `supernet.pt`, or a `Supernet` (not modified)
-          data,                     # target: dataset name / folder, or a (train, test) pair of `LTData`
-          imb_ratio:float=100.,     # imbalance ratio of the target's training set
-          strategy:str='p1',        # 'p0', 'p1', 'p2' or 'p3'
-          epochs:int|None=None,     # None: the strategy's paper value (200, 200, 600)
-          out=None,                 # folder for supernet.pt and metrics.json (None: nothing written)
-          lr:float|None=None,       # None: the strategy's paper value
-          batch_size:int=128,       # batch size
-          n_paths:int|None=None,    # P1: cached paths the head is trained on (None: `default_paths(epochs)`)
-          eval_archs:int=8,         # architectures sampled to score the adapted supernet
-          n_bn:int=10,              # batches for BN re-calibration
-          val_frac:float=0.2,       # held-out part of the target's training set (for the search)
-          seed:int=0,               # seed of data subsets, paths and training
-          device=None,              # None: CUDA if present, else CPU
-          resume:bool=False,        # P2/P3: continue from out/ckpt.pt
-          progress:bool=True,       # progress bars
-          **data_kw,                # more `get_data` arguments (root, download, size, n_train, n_test)
-         )->tuple:
+@dataclass
+class AdaptConfig(DataConfig, RunConfig):
+    "Adapt a source supernet to a long-tailed target with one of IMB-NAS's procedures P0-P3"
+    supernet:str|None=arg(None, positional=True)  # supernet.pt written by `nas-lt supernet train` (from Python also a `Supernet`, not modified)
+    imb_ratio:float=arg(100., lo=1)     # imbalance ratio n_max/n_min of the target's training set
+    strategy:str=arg('p1', choices=STRATEGIES)  # p0 (none), p1 (new class-balanced head, frozen backbone), p2 (fine-tune, DRW), p3 (retrain, DRW)
+    epochs:int|None=arg(None, lo=1)     # adaptation epochs (default: the paper's, p1/p2 200, p3 600)
+    lr:float|None=arg(None, lo=0, lo_open=True)  # learning rate (default: the paper's, p1/p2 0.01, p3 0.1)
+    batch_size:int=arg(128, lo=1)       # batch size
+    n_paths:int|None=arg(None, lo=1)    # p1: cached paths the head is trained on (default: epochs/12, 1 to 16)
+    eval_archs:int=arg(8, lo=1)         # sampled subnets the reported metrics are averaged over
+    n_bn:int=arg(10, lo=1)              # batches for BatchNorm re-calibration of each subnet
+    val_frac:float=arg(0.2, lo=0, hi=1, lo_open=True)  # held-out part of the target's training set (the search scores on it)
+    space:str|None=arg(None, choices=SPACES)  # the search space the supernet file must hold (an error if it holds another)
+
+    def check(self):
+        super().check()
+        if self.supernet is None: raise LTError("give the supernet to adapt: the supernet.pt written by `nas-lt supernet train`")
+        if isinstance(self.supernet, (str, Path)) and not Path(self.supernet).is_file():
+            raise LTError(f"supernet file not found: {self.supernet}; train one with `nas-lt supernet train` or check the path")
+        if self.val_frac >= 1: raise LTError(f"--val-frac must be < 1, got {self.val_frac:g}")
+
+@takes(AdaptConfig, positional=('supernet', 'data', 'imb_ratio', 'strategy'))
+def adapt(cfg)->tuple:
     "Adapt a source supernet to a long-tailed target with P0–P3; returns (supernet, metrics)"
-    st = get_strategy(strategy)
-    if epochs is not None and (not isinstance(epochs, int) or epochs < 1): raise LTError(f"epochs must be a positive integer, got {epochs!r}")
-    if eval_archs < 1: raise LTError(f"eval_archs must be >= 1, got {eval_archs}")
-    epochs, lr = epochs or st.epochs, lr if lr is not None else st.lr
+    st = get_strategy(cfg.strategy)
+    epochs, lr = cfg.epochs or st.epochs, cfg.lr if cfg.lr is not None else st.lr
     init_distributed()
-    device = get_device(device)
-    sn = load_supernet(supernet) if isinstance(supernet, (str, Path)) else copy.deepcopy(supernet)
-    train, test = load_target(data, imb_ratio, seed, **data_kw)
+    device, seed, bs = get_device(cfg.device), cfg.seed, cfg.batch_size
+    sn = load_supernet(cfg.supernet, space=cfg.space) if isinstance(cfg.supernet, (str, Path)) else copy.deepcopy(cfg.supernet)
+    train, test = cfg.load()
     sn.check_image_size(train.image_size)
-    fit, _ = target_split(train, val_frac, seed)
-    out = Path(out) if out is not None else None
+    fit, _ = target_split(train, cfg.val_frac, seed)
+    out = Path(cfg.out) if cfg.out is not None else None
     set_seed(seed); rng = random.Random(seed)
     sn.to(device).to(memory_format=torch.channels_last)
-    t0, c0, hist, paths = time.perf_counter(), time.process_time(), [], []
-    if st.trains == 'head':
-        if is_main():
-            sn.replace_head(train.n_classes)
-            n_paths = n_paths or default_paths(epochs)
-            paths = [sn.sample(rng) for _ in range(n_paths)]
-            hist = fit_head(sn, fit, paths, epochs, lr, st.milestones, st.gamma, st.loss, batch_size,
-                            bn=p1_bn_batches(fit, n_bn, batch_size, device, seed), seed=seed, device=device, show_progress=progress)
-    elif st.trains == 'all':
-        if st.from_scratch:
-            torch.manual_seed(seed)
-            sn = Supernet(sn.space.name, n_classes=train.n_classes, image_size=sn.image_size, **sn.space.kw).to(device)
-        else: sn.replace_head(train.n_classes)
-        hist = train_all(sn, fit, st, epochs, lr, batch_size, seed, device, out, resume, progress)
-    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-    metrics = dict(strategy=st.name, description=st.description, epochs=epochs if st.trains != 'nothing' else 0, lr=lr,
-                   imb_ratio=imb_ratio, n_classes=train.n_classes, train_counts=fit.counts, wall_time_s=wall, cpu_time_s=cpu,
-                   n_paths=len(paths) or None, device=str(device), world_size=world_size())
-    if not is_main():
-        barrier(); return sn, metrics
-    rng_eval = random.Random(seed + 1)
-    archs = [sn.sample(rng_eval) for _ in range(eval_archs)]
-    if sn.n_classes == train.n_classes:
-        ev = evaluate_archs(sn, archs, bn_batches(fit, n_bn, batch_size, device, seed), list(batches(test, 2 * batch_size, device)), fit.counts)
-        metrics.update(ev['mean'], per_arch=ev['per_arch'])
-    else:
-        metrics.update({k: None for k in METRIC_KEYS}, per_arch=[],
-                       note=f"the source head has {sn.n_classes} classes and the target {train.n_classes}: P0 is scored by searching on the source")
-    metrics['eval_time_s'] = time.perf_counter() - t0 - wall
-    metrics['history'] = hist
-    if out is not None:
-        sn.save(out/'supernet.pt')
-        save_json(metrics, out/'metrics.json')
+    with run_folder(out):
+        if out is not None and is_main(): write_config(out, cfg, resolved=dict(epochs=epochs, lr=lr))
+        t0, c0, hist, paths = time.perf_counter(), time.process_time(), [], []
+        if st.trains == 'head':
+            if is_main():
+                sn.replace_head(train.n_classes)
+                n_paths = cfg.n_paths or default_paths(epochs)
+                paths = [sn.sample(rng) for _ in range(n_paths)]
+                hist = fit_head(sn, fit, paths, epochs, lr, st.milestones, st.gamma, st.loss, bs,
+                                bn=p1_bn_batches(fit, cfg.n_bn, bs, device, seed), seed=seed, device=device, show_progress=cfg.progress)
+        elif st.trains == 'all':
+            if st.from_scratch:
+                torch.manual_seed(seed)
+                sn = Supernet(sn.space.name, n_classes=train.n_classes, image_size=sn.image_size, **sn.space.kw).to(device)
+            else: sn.replace_head(train.n_classes)
+            hist = train_all(sn, fit, st, epochs, lr, bs, seed, device, out, cfg.resume, cfg.progress, config=cfg)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        metrics = dict(strategy=st.name, description=st.description, epochs=epochs if st.trains != 'nothing' else 0, lr=lr,
+                       imb_ratio=cfg.imb_ratio, n_classes=train.n_classes, train_counts=fit.counts, wall_time_s=wall, cpu_time_s=cpu,
+                       n_paths=len(paths) or None, device=str(device), world_size=world_size(), seed=seed)
+        if not is_main():
+            barrier(); return sn, metrics
+        rng_eval = random.Random(seed + 1)
+        archs = [sn.sample(rng_eval) for _ in range(cfg.eval_archs)]
+        if sn.n_classes == train.n_classes:
+            ev = evaluate_archs(sn, archs, bn_batches(fit, cfg.n_bn, bs, device, seed), list(batches(test, 2 * bs, device)), fit.counts,
+                                groups=cfg.groups)
+            metrics.update(ev['mean'], per_arch=ev['per_arch'])
+        else:
+            metrics.update({k: None for k in METRIC_KEYS}, per_arch=[],
+                           note=f"the source head has {sn.n_classes} classes and the target {train.n_classes}: P0 is scored by searching on the source")
+        metrics['eval_time_s'] = time.perf_counter() - t0 - wall
+        metrics['history'] = hist
+        if out is not None:
+            sn.save(out/'supernet.pt')
+            save_json(metrics, out/'metrics.json')
     barrier()
     return sn, metrics

@@ -8,7 +8,7 @@ import copy
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import LTError
+from .core import LTError, with_spec
 from .models import ResNetCifar, kaiming_init, resnet32
 from .schedules import get_schedule
 
@@ -103,7 +103,8 @@ def bbn_resnet32(n_classes:int=10,  # classes
                  split:str='block', # duplicate the last 'block' (the paper) or 'stage'
                 )->BBN:
     "BBN-ResNet-32 as in the paper: ResNet-32 whose last residual block is duplicated into two branches"
-    return bbn_from_resnet(resnet32(n_classes, width), n_classes, split)
+    return with_spec(bbn_from_resnet(resnet32(n_classes, width), n_classes, split), 'nas_lt.bbn:bbn_resnet32',
+                     n_classes=n_classes, width=width, split=split)
 
 # %% ../nbs/21_bbn.ipynb #acd5936f
 from .learner import Learner
@@ -139,10 +140,13 @@ class BBNLearner(Learner):
         self._rev = self._rev_batches()
         return super().train_epoch()
 
+    def with_reversed(self, batch)->tuple:
+        "`(x_c, y_c, x_r, y_r)`: the uniform batch and the next batch of the reversed sampler (drawn here, if not yet)"
+        return tuple(batch) if len(batch) >= 4 else (batch[0], batch[1], *self.prep(next(self._rev))[:2])
+
     def train_step(self, batch)->torch.Tensor:
         "BBN's step: mixed forward of a uniform and a reversed batch, loss `alpha*L(z,y_c) + (1-alpha)*L(z,y_r)`"
-        x_c, y_c = batch[0], batch[1]
-        x_r, y_r = self.prep(next(self._rev))[:2]
+        x_c, y_c, x_r, y_r = self.with_reversed(batch)[:4]
         return bbn_loss(self.model(x_c, x_r, self.alpha), y_c, y_r, self.alpha, self.loss_fn)
 
     def config(self)->dict:

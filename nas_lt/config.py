@@ -7,10 +7,12 @@ from __future__ import annotations
 import argparse, dataclasses, functools, inspect, io, json, math, numbers, os, platform, sys, time, tokenize, typing
 from dataclasses import dataclass, field, fields, MISSING
 from pathlib import Path
-from .core import LTError, Registry, save_json, get_device
+from .core import LTError, Registry, save_json, get_device, check_out
+from .data import DATASETS, HEAD_IMAGES, PROFILES, lt_counts, get_data, long_tailed
+from .metrics import GROUPINGS
 
 # %% auto #0
-__all__ = ['arg', 'Config', 'add_args', 'from_args', 'run_info', 'write_config', 'takes']
+__all__ = ['arg', 'Config', 'add_args', 'from_args', 'run_info', 'write_config', 'DataConfig', 'RunConfig', 'takes']
 
 # %% ../nbs/08_config.ipynb #f09edab2
 def arg(default=MISSING,              # the default value
@@ -153,9 +155,13 @@ class Config:
                 if lo is not None and (v < lo or (md.get('lo_open') and v == lo)):
                     raise LTError(f"{where} must be {'>' if md.get('lo_open') else '>='} {lo:g}, got {v:g}")
                 if hi is not None and v > hi: raise LTError(f"{where} must be <= {hi:g}, got {v:g}")
-            if md.get('choices') is not None and isinstance(v, str):
-                ch = md['choices']
-                if isinstance(ch, Registry): ch.lookup(v)
+            ch = md.get('choices')
+            if ch is not None:
+                if isinstance(ch, Registry):
+                    if isinstance(v, str): ch.lookup(v)
+                elif isinstance(v, (tuple, list)) and not isinstance(_choices(ch)[0] if _choices(ch) else None, (tuple, list)):
+                    for x in v:
+                        if x not in _choices(ch): raise LTError(f"unknown {where} {x!r}; choose from: {', '.join(map(str, _choices(ch)))}")
                 elif v not in _choices(ch): raise LTError(f"unknown {where} {v!r}; choose one of: {', '.join(map(str, _choices(ch)))}")
         self.check()
         return self
@@ -235,7 +241,7 @@ def add_args(cls,                         # a `Config` dataclass
         default = f.default if f.default is not MISSING else (f.default_factory() if f.default_factory is not MISSING else None)
         bt, doc = _base_type(hints.get(f.name, str)), docs.get(f.name, '')
         ch = md.get('choices')
-        choices = f" (one of: {', '.join(map(str, _choices(ch)))})" if ch is not None and not isinstance(ch, Registry) or isinstance(ch, Registry) else ''
+        choices = f" (one of: {', '.join(map(str, _choices(ch)))})" if ch is not None else ''
         helptext = (doc + choices + ('' if md.get('positional') else f" [default: {_show_default(default)}]")).replace('%', '%%')
         kw = dict(help=helptext, default=argparse.SUPPRESS)
         if bt is bool: kw.update(action=argparse.BooleanOptionalAction)
@@ -273,19 +279,77 @@ def write_config(out,                 # the run's folder
     kind = type(cfg).__name__ if isinstance(cfg, Config) else 'dict'
     return save_json(dict(kind=kind, settings=settings, **extra, run=run_info()), Path(out)/'config.json')
 
+# %% ../nbs/08_config.ipynb #6f346216
+@dataclass
+class DataConfig(Config):
+    "The data of an experiment"
+    data:str=arg('synthetic', metavar='NAME|PATH')  # synthetic, synthetic100, cifar10, cifar100, or an image folder PATH (PATH/train/<class>/*, optional PATH/test/)
+    imb_ratio:float=arg(1., lo=1)       # imbalance ratio n_max/n_min of the training set (1 = as it comes: balanced, or a folder's own counts)
+    profile:str=arg('exp', choices=PROFILES)  # long-tail profile
+    root:str|None=None                  # where CIFAR is looked for and downloaded (default: $NAS_LT_DATA or ~/.cache/nas_lt/data)
+    download:bool=False                 # download CIFAR into --root if it is not there
+    n_train:int|None=arg(None, lo=1)    # images of the largest class before the imbalance (default: all; 500 for synthetic)
+    n_test:int|None=arg(None, lo=1)     # at most this many test images per class (default: all; 100 for synthetic)
+    size:int=arg(32, lo=8)              # image height and width (images are resized)
+    seed:int=0                          # random seed (data subsets, initialisation, batches)
+    groups:str=arg('absolute', choices=GROUPINGS)  # many/medium/few groups: 'absolute' (>100, 20-100, <20 images) or 'thirds' by count
+
+    def check(self):
+        super().check()
+        if not isinstance(self.data, (str, Path)): return      # (train, test) data passed from Python
+        name = str(self.data)
+        if name not in DATASETS and not (Path(name).expanduser().exists() or os.sep in name or name.startswith(('.', '~'))):
+            raise LTError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}, or give an image folder path")
+        if name in HEAD_IMAGES:
+            n_cls = 100 if name in ('synthetic100', 'cifar100') else 10
+            lt_counts(self.n_train or HEAD_IMAGES[name], n_cls, self.imb_ratio, self.profile)   # a ratio too large for the data fails here
+
+    def load(self, imb_ratio:float|None=None)->tuple:
+        "(train, test) of these settings (another imbalance ratio if given); data passed from Python as a (train, test) pair is made long-tailed here"
+        ratio = self.imb_ratio if imb_ratio is None else imb_ratio
+        if not isinstance(self.data, (str, Path)):
+            train, test = self.data
+            return (long_tailed(train, ratio, self.profile, seed=self.seed) if ratio != 1 else train), test
+        return get_data(self.data, imb_ratio=ratio, profile=self.profile, root=self.root,
+                        download=self.download, seed=self.seed, size=self.size, n_train=self.n_train, n_test=self.n_test)
+
+@dataclass
+class RunConfig(Config):
+    "Where and how a run writes its results"
+    out:str|None=None                   # output folder, created and locked while the run writes to it (command line: runs/<command> if not given; Python: None writes nothing)
+    resume:bool=False                   # continue an interrupted run from OUT/ckpt.pt (same settings required)
+    device:str|None=None                # cpu, cuda or cuda:N (default: cuda when available, else cpu)
+    progress:bool=True                  # progress bars and a line per epoch
+    logger:str=arg('jsonl', choices=('jsonl', 'tensorboard'))  # per-epoch log: OUT/log.jsonl, and with tensorboard also OUT/tb
+
+    def check(self):
+        super().check()
+        get_device(self.device)
+        if self.out is not None: check_out(self.out)
+        if self.logger == 'tensorboard':
+            try: import torch.utils.tensorboard   # lazy: optional dependency, checked before any data is built
+            except ImportError: raise LTError("--logger tensorboard needs the tensorboard package: pip install tensorboard") from None
+
 # %% ../nbs/08_config.ipynb #7fe2e936
-def takes(cls):
-    "Decorator: `f(cfg, **python_only)` becomes `f(*fields, cfg=None, **fields_and_python_only)` (see above)"
+def takes(cls, positional:tuple|None=None):
+    "Decorator: `f(cfg, **python_only)` becomes `f(*values, cfg=None, **fields_and_python_only)`; positional values fill `positional` (default: the fields in order)"
+    names = cls.field_names()
+    pos = list(positional) if positional is not None else names
     def deco(f):
         own = [p for n, p in inspect.signature(f).parameters.items() if n != 'cfg']
         own_names = {p.name for p in own}
         @functools.wraps(f)
         def wrapper(*args, cfg=None, **kw):
+            if len(args) > len(pos): raise LTError(f"{f.__name__} takes at most {len(pos)} positional values ({', '.join(pos)}), got {len(args)}")
+            dup = set(pos[:len(args)]) & set(kw)
+            if dup: raise LTError(f"{f.__name__}: {', '.join(sorted(dup))} given twice (positionally and by name)")
+            kw.update(zip(pos, args))
             extra = {k: kw.pop(k) for k in list(kw) if k in own_names}
-            c = cls.make(*((cfg,) if cfg is not None else ()), *args, **kw).validate()
+            c = (cls.make(cfg, **kw) if cfg is not None else cls.make(**kw)).validate()
             return f(c, **extra)
-        params = [inspect.Parameter(fl.name, inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                    default=fl.default if fl.default is not MISSING else None) for fl in fields(cls)]
+        defaults = {fl.name: (fl.default if fl.default is not MISSING else None) for fl in fields(cls)}
+        params = [inspect.Parameter(n, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=defaults[n]) for n in pos]
+        params += [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=defaults[n]) for n in names if n not in pos]
         params += [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in own]
         wrapper.__signature__ = inspect.Signature(params)
         wrapper.config = cls

@@ -20,8 +20,8 @@ from PIL import Image
 from concurrent.futures import ThreadPoolExecutor
 
 # %% auto #0
-__all__ = ['PROFILES', 'IMG_EXTS', 'DATASETS', 'SAMPLERS', 'CIFAR_MEAN', 'CIFAR_STD', 'lt_counts', 'plot_profiles', 'LTData',
-           'make_synthetic', 'plot_samples', 'long_tailed', 'default_root', 'load_cifar', 'read_image_folder',
+__all__ = ['PROFILES', 'IMG_EXTS', 'DATASETS', 'HEAD_IMAGES', 'SAMPLERS', 'CIFAR_MEAN', 'CIFAR_STD', 'lt_counts', 'plot_profiles',
+           'LTData', 'make_synthetic', 'plot_samples', 'long_tailed', 'default_root', 'load_cifar', 'read_image_folder',
            'stratified_split', 'get_data', 'Sampler', 'InstanceSampler', 'ClassSampler', 'ClassBalancedSampler',
            'SqrtSampler', 'ReversedSampler', 'get_sampler', 'plot_samplers', 'Augment', 'BatchLoader']
 
@@ -32,6 +32,7 @@ def _check_ratio(ratio):
     try: ratio = float(ratio)
     except (TypeError, ValueError): raise LTError(f"imbalance ratio must be a number >= 1, got {ratio!r}") from None
     if not ratio >= 1: raise LTError(f"imbalance ratio must be >= 1 (n_max/n_min; 1 = balanced), got {ratio:g}")
+    if not math.isfinite(ratio): raise LTError(f"imbalance ratio must be a finite number (n_max/n_min), got {ratio:g}")
     return ratio
 
 def lt_counts(n_max:int,          # images in the largest (head) class
@@ -45,9 +46,12 @@ def lt_counts(n_max:int,          # images in the largest (head) class
     if n_classes < 1 or n_max < 1: raise LTError(f"need n_max >= 1 and n_classes >= 1, got {n_max} and {n_classes}")
     if n_classes == 1: return [int(n_max)]
     if profile == 'exp':  # written as LDAM-DRW does, so the float rounding matches theirs
-        return [int(n_max * (1/ratio) ** (i / (n_classes - 1))) for i in range(n_classes)]
-    head = n_classes // 2
-    return [int(n_max)] * head + [int(n_max / ratio)] * (n_classes - head)
+        out = [int(n_max * (1/ratio) ** (i / (n_classes - 1))) for i in range(n_classes)]
+    else: out = [int(n_max)] * (n_classes // 2) + [int(n_max / ratio)] * (n_classes - n_classes // 2)
+    if min(out) < 1:
+        raise LTError(f"imbalance ratio {ratio:g} leaves the smallest classes with no images (the largest has {n_max}); "
+                      f"use a ratio of at most {n_max} or more images per class")
+    return out
 
 # %% ../nbs/00_data.ipynb #c2eca288
 def plot_profiles(n_max:int=5000, n_classes:int=10, ratios=(10, 100), profiles=PROFILES, height:int=300):
@@ -309,6 +313,7 @@ def stratified_split(ds:LTData, frac:float=0.5, seed:int=0)->tuple[LTData, LTDat
 
 # %% ../nbs/00_data.ipynb #e77700eb
 DATASETS = Registry('dataset')
+HEAD_IMAGES = {'synthetic': 500, 'synthetic100': 500, 'cifar10': 5000, 'cifar100': 500}   # largest class of each named dataset
 
 def _cap(ds, n, seed):
     "At most `n` images per class (a seeded choice), or `ds` itself"

@@ -295,7 +295,7 @@ def config(self:Learner)->dict:
                 momentum=self.momentum, wd=self.wd, optimiser=type(self.opt).__name__, world_size=world_size(),
                 model=type(self.model).__name__, n_batches=len(self.train_dl), seed=self.seed,
                 params={k: list(v.shape) for k, v in self.model.state_dict().items()},
-                callbacks=[type(c).__name__ for c in self.cbs])
+                callbacks=[repr(c) for c in self.cbs])
 
 @patch(as_prop=True)
 def ckpt_path(self:Learner): return self.out / 'ckpt.pt' if self.out is not None else None

@@ -15,7 +15,7 @@ import ast
 # %% auto #0
 __all__ = ['LOSSES', 'cb_weights', 'inv_weights', 'LTLoss', 'CrossEntropy', 'WeightedCE', 'ClassBalancedCE', 'InverseFrequencyCE',
            'DRW', 'FocalLoss', 'LDAMLoss', 'log_prior', 'LogitAdjust', 'BalancedSoftmax', 'posthoc_adjust',
-           'parse_loss', 'get_loss']
+           'parse_loss', 'get_loss', 'check_loss']
 
 # %% ../nbs/01_losses.ipynb #41cbb49b
 def _check_counts(counts, positive:bool=True)->list[int]:
@@ -248,11 +248,16 @@ def get_loss(name:str,   # a name in `LOSSES` (ce, cb, inv, drw, focal, ldam, ba
              **kw        # options of that loss (e.g. beta, gamma, tau, drw_epoch)
             )->LTLoss:
     "The loss `name` built for `counts`"
-    name, spec_kw = parse_loss(name)
+    name, kw = check_loss(name, **kw)
+    return LOSSES[name](counts, **kw)
+
+def check_loss(spec:str, **kw)->tuple[str, dict]:
+    "(name, options) of a loss spec, or an `LTError` for an unknown name or option (checked without building the loss)"
+    name, spec_kw = parse_loss(spec)
     kw = {**spec_kw, **kw}
     cls = LOSSES.lookup(name)
-    try: inspect.signature(cls).bind(counts, **kw)
+    try: inspect.signature(cls).bind(None, **kw)
     except TypeError:
         ok = [p for p in inspect.signature(cls).parameters if p != 'counts']
         raise LTError(f"loss {name!r} takes no option(s) {sorted(set(kw) - set(ok))}; its options are: {', '.join(ok) or 'none'}") from None
-    return cls(counts, **kw)
+    return name, kw

@@ -8,18 +8,20 @@ import math, random, time, copy
 from pathlib import Path
 import torch
 import plotly.graph_objects as go
-from .core import LTError, save_json, write_report, md_table, html_table, progress, get_device, set_seed, is_main
+from dataclasses import dataclass
+from .core import LTError, save_json, load_json, write_report, md_table, html_table, progress, get_device, set_seed, is_main, run_folder
+from .config import DataConfig, RunConfig, arg, takes, write_config
 from .stats import kendall_tau, spearman_rho
 from .evaluate import bn_batches, batches, evaluate_archs
 from .adapt import fit_head, load_target
-from .supernet import Supernet, load_supernet
+from .supernet import Supernet, load_supernet, SPACES
 from .learner import Learner
 from .data import BatchLoader
 from .losses import get_loss
 
 # %% auto #0
-__all__ = ['MODES', 'tau_matrix', 'plot_tau', 'score_inherited', 'fresh_subnet', 'score_standalone', 'ranking_study',
-           'ranking_figures']
+__all__ = ['MODES', 'tau_matrix', 'plot_tau', 'score_inherited', 'fresh_subnet', 'score_standalone', 'RankConfig',
+           'ranking_study', 'ranking_figures']
 
 # %% ../nbs/13_ranking.ipynb #31ce8c87
 def tau_matrix(rows:dict,        # row label -> scores of the K architectures (same order everywhere)
@@ -75,63 +77,72 @@ def score_standalone(sn, archs:list, train, test, epochs:int=10, lr:float=0.1, b
     return scores
 
 # %% ../nbs/13_ranking.ipynb #6ef58b36
-MODES = ('inherited', 'standalone')
+MODES = ('inherited', 'standalone', 'both')
 
-def ranking_study(supernet,                      # path of a supernet.pt or a `Supernet` (trained on the source)
-                  source,                        # source: dataset name / folder, or a (train, test) pair
-                  target=None,                   # target (default: the source)
-                  source_ratios=(1, 50, 100),    # imbalance ratios of the source settings (rows)
-                  target_ratios=(1, 50, 100),    # imbalance ratios of the target settings (columns)
-                  k:int=10,                      # architectures sampled
-                  modes=('inherited',),          # 'inherited', 'standalone' or both
-                  head_epochs:int=30,            # inherited: epochs of the class-balanced head
-                  train_epochs:int=10,           # standalone: training epochs per architecture and setting
-                  batch_size:int=128,            # batch size
-                  seed:int=0,                    # seed of the architectures, data subsets and training
-                  device=None,                   # None: CUDA if present, else CPU
-                  out=None,                      # folder for ranking.json and ranking.html
-                  show_progress:bool=True,       # progress bar over settings
-                  archs:list|None=None,          # the architectures to rank (default: `k` sampled)
-                  **data_kw,                     # more `get_data` arguments (root, download, n_train, n_test)
-                 )->dict:
+@dataclass
+class RankConfig(DataConfig, RunConfig):
+    "Kendall tau between architecture rankings on the source and on the target at several imbalance ratios (the paper's Figure 1)"
+    supernet:str|None=arg(None, positional=True)  # supernet.pt trained on the source (from Python also a `Supernet`)
+    target:str|None=None                # target dataset (default: the source, --data)
+    source_ratios:tuple=(1, 50, 100)    # imbalance ratios of the source settings (rows)
+    target_ratios:tuple=(1, 50, 100)    # imbalance ratios of the target settings (columns)
+    k:int=arg(10, lo=3)                 # architectures sampled (seeded)
+    archs_json:str|None=None            # rank these architectures instead (a JSON list of architectures)
+    mode:str=arg('inherited', choices=MODES)  # scores: inherited weights + class-balanced head, stand-alone training, or both
+    head_epochs:int=arg(30, lo=1)       # inherited: epochs of the class-balanced head
+    train_epochs:int=arg(10, lo=1)      # stand-alone: training epochs per architecture and setting
+    batch_size:int=arg(128, lo=1)       # batch size
+    space:str|None=arg(None, choices=SPACES)  # the search space the supernet file must hold
+
+    def check(self):
+        super().check()
+        if self.supernet is None: raise LTError("give the supernet whose architectures to rank: a supernet.pt (`nas-lt supernet train`)")
+        if isinstance(self.supernet, (str, Path)) and not Path(self.supernet).is_file(): raise LTError(f"supernet file not found: {self.supernet}")
+        for r in (*self.source_ratios, *self.target_ratios):
+            if not isinstance(r, (int, float)) or r < 1: raise LTError(f"imbalance ratios must be numbers >= 1, got {r!r}")
+        if self.archs_json is not None:
+            a = load_json(self.archs_json)
+            if not isinstance(a, list) or len(a) < 3:
+                raise LTError(f"{self.archs_json} must hold a JSON list of at least 3 architectures, e.g. [[\"k3e3\", ...], ...]")
+
+@takes(RankConfig, positional=('supernet', 'data', 'target'))
+def ranking_study(cfg, *, archs:list|None=None)->dict:
     "Kendall τ between architecture rankings on the source and on the target at several imbalance ratios"
-    modes = [modes] if isinstance(modes, str) else list(modes)
-    for m in modes:
-        if m not in MODES: raise LTError(f"unknown ranking mode {m!r}; choose from: {', '.join(MODES)}")
-    if k < 3 and archs is None: raise LTError(f"a ranking study needs at least 3 architectures, got k={k}")
-    for r in [*source_ratios, *target_ratios]:
-        if r < 1: raise LTError(f"imbalance ratios must be >= 1, got {r}")
-    device = get_device(device)
-    sn = load_supernet(supernet) if isinstance(supernet, (str, Path)) else supernet
+    modes = ['inherited', 'standalone'] if cfg.mode == 'both' else [cfg.mode]
+    device, seed = get_device(cfg.device), cfg.seed
+    sn = load_supernet(cfg.supernet, space=cfg.space) if isinstance(cfg.supernet, (str, Path)) else cfg.supernet
+    if archs is None and cfg.archs_json is not None: archs = load_json(cfg.archs_json)
     rng = random.Random(seed)
     archs = [sn.validate_arch(a) for a in archs] if archs is not None else []
-    while len(archs) < k:
+    while len(archs) < cfg.k and len(archs) < sn.space.size:
         a = sn.sample(rng)
         if a not in archs: archs.append(a)
-    target = source if target is None else target
+    source, target = cfg.data, cfg.target if cfg.target is not None else cfg.data
     name = lambda d: d if isinstance(d, (str, Path)) else 'data'
-    settings = [('source', source, r) for r in source_ratios] + [('target', target, r) for r in target_ratios]
+    settings = [('source', source, r) for r in cfg.source_ratios] + [('target', target, r) for r in cfg.target_ratios]
     scores = {m: {} for m in modes}
     t0 = time.perf_counter()
-    for side, d, r in progress(settings, desc='settings', disable=None if show_progress else True):
-        train, test = load_target(d, r, seed, **data_kw)
+    bs = cfg.batch_size
+    for side, d, r in progress(settings, desc='settings', disable=None if cfg.progress else True):
+        train, test = cfg.replace(data=d).load(imb_ratio=r)
         sn.check_image_size(train.image_size)
         label = f'{side} {r:g}×'
-        if 'inherited' in modes: scores['inherited'][label] = score_inherited(sn, archs, train, test, head_epochs, batch_size=batch_size, seed=seed, device=device)
-        if 'standalone' in modes: scores['standalone'][label] = score_standalone(sn, archs, train, test, train_epochs, batch_size=batch_size, seed=seed, device=device)
-    rows = [f'source {r:g}×' for r in source_ratios]; cols = [f'target {r:g}×' for r in target_ratios]
+        if 'inherited' in modes: scores['inherited'][label] = score_inherited(sn, archs, train, test, cfg.head_epochs, batch_size=bs, seed=seed, device=device)
+        if 'standalone' in modes: scores['standalone'][label] = score_standalone(sn, archs, train, test, cfg.train_epochs, batch_size=bs, seed=seed, device=device)
+    rows = [f'source {r:g}×' for r in cfg.source_ratios]; cols = [f'target {r:g}×' for r in cfg.target_ratios]
     tau = {m: tau_matrix({l: scores[m][l] for l in rows}, {l: scores[m][l] for l in cols}) for m in modes}
     res = dict(archs=[list(a) for a in archs], space=sn.space.name, source=str(name(source)), target=str(name(target)),
-               source_ratios=list(source_ratios), target_ratios=list(target_ratios), rows=rows, cols=cols, modes=modes,
-               scores=scores, tau=tau, settings=dict(k=len(archs), head_epochs=head_epochs, train_epochs=train_epochs, seed=seed),
-               wall_time_s=time.perf_counter() - t0)
+               source_ratios=list(cfg.source_ratios), target_ratios=list(cfg.target_ratios), rows=rows, cols=cols, modes=modes,
+               scores=scores, tau=tau, settings=cfg.to_dict(), wall_time_s=time.perf_counter() - t0)
     if 'inherited' in modes and 'standalone' in modes:
         res['inherited_vs_standalone'] = {l: kendall_tau(scores['inherited'][l], scores['standalone'][l]) for l in rows + cols}
-    if out is not None and is_main():
-        out = Path(out)
-        save_json(res, out/'ranking.json')
-        write_report(out/'ranking.html', 'Ranking study: Kendall τ between architecture rankings', ranking_figures(res) + [
-            html_table([dict(arch=str(a), **{l: scores[m][l][i] for m in modes for l in rows + cols}) for i, a in enumerate(res['archs'])])])
+    if cfg.out is not None and is_main():
+        out = Path(cfg.out)
+        with run_folder(out):
+            write_config(out, cfg)
+            save_json(res, out/'ranking.json')
+            write_report(out/'ranking.html', 'Ranking study: Kendall τ between architecture rankings', ranking_figures(res) + [
+                html_table([dict(arch=str(a), **{l: scores[m][l][i] for m in modes for l in rows + cols}) for i, a in enumerate(res['archs'])])])
     return res
 
 def ranking_figures(res:dict)->list:

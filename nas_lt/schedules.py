@@ -10,8 +10,8 @@ import plotly.graph_objects as go
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'MIXES', 'Schedule', 'Constant', 'Step', 'Cosine', 'Linear', 'Exponential', 'WarmUp', 'warmup_cosine',
-           'warmup_step', 'warmup_constant', 'Freeze', 'MixCoupled', 'Mix', 'Parabolic', 'ParabolicInc', 'LinearMix',
-           'CosineMix', 'SymmetricMix', 'FixedMix', 'StepMix', 'get_mix', 'get_schedule', 'plot_schedules',
+           'warmup_step', 'warmup_constant', 'imbnas_step', 'Freeze', 'MixCoupled', 'Mix', 'Parabolic', 'ParabolicInc',
+           'LinearMix', 'CosineMix', 'SymmetricMix', 'FixedMix', 'StepMix', 'get_mix', 'get_schedule', 'plot_schedules',
            'plot_mixes']
 
 # %% ../nbs/04_schedules.ipynb #a24fe7db
@@ -119,6 +119,11 @@ def warmup_step(warmup:float=5, milestones:tuple=(0.8, 0.9), gamma:float=0.1):
 def warmup_constant(warmup:float=5, mult:float=1.):
     "Linear warm-up, then constant"
     return WarmUp(Constant(mult), warmup, 'warmup_constant')
+
+@SCHEDULES.register('imbnas_step')
+def imbnas_step():
+    "IMB-NAS's supernet recipe: x0.1 at 2/3 and 5/6 of the run (epochs 400 and 500 of 600)"
+    return Step((2/3, 5/6), 0.1)
 
 # %% ../nbs/04_schedules.ipynb #5c336d99
 @SCHEDULES.register('freeze')

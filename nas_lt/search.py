@@ -8,14 +8,17 @@ import copy, math, random, time
 from pathlib import Path
 import torch
 import plotly.graph_objects as go
-from .core import LTError, atomic_save, save_json, load_checkpoint, progress, is_main, get_device, set_seed, write_report
+from dataclasses import dataclass
+from .core import LTError, atomic_save, save_json, load_checkpoint, progress, is_main, get_device, set_seed, write_report, run_folder
+from .config import DataConfig, RunConfig, arg, takes, write_config
+from .metrics import METRIC_KEYS
 from .evaluate import bn_batches, batches, evaluate_archs
 from .adapt import load_target, target_split
-from .supernet import load_supernet
+from .supernet import load_supernet, SPACES
 
 # %% auto #0
 __all__ = ['METHODS', 'random_arch', 'mutate', 'crossover', 'evolution_search', 'random_search', 'pareto_front', 'plot_pareto',
-           'min_cost_arch', 'supernet_fitness', 'search']
+           'min_cost_arch', 'supernet_fitness', 'SearchConfig', 'search']
 
 # %% ../nbs/12_search.ipynb #b2d07511
 def random_arch(choices:list[list], # candidate values at each position
@@ -168,70 +171,77 @@ def supernet_fitness(sn, bn:list, val:list, train_counts:list):
 # %% ../nbs/12_search.ipynb #8d9ddbbf
 METHODS = ('evolution', 'random')
 
-def search(supernet,                  # path of an adapted `supernet.pt`, or a `Supernet`
-           data,                      # target: dataset name / folder, or a (train, test) pair of `LTData`
-           imb_ratio:float=100.,      # imbalance ratio of the target's training set
-           out=None,                  # folder for search.json, pareto.html and the checkpoint (None: nothing written)
-           method:str='evolution',    # 'evolution' or 'random'
-           population:int=50,         # architectures per generation
-           generations:int=20,        # generations
-           n_cross:int=25,            # children by crossover
-           n_mut:int=25,              # children by mutation
-           mutation_prob:float=0.1,   # mutation probability per position
-           topk:int=10,               # parents
-           max_mmacs:float|None=None,# MACs limit (millions of multiply-accumulates)
-           max_mparams:float|None=None,# parameter limit (millions)
-           val_frac:float=0.2,        # held-out part of the target's training set, as in `adapt`
-           n_bn:int=10,               # batches for BN re-calibration of each candidate
-           batch_size:int=128,        # batch size of re-calibration and validation
-           seed:int=0,                # seed of data subsets and of the search
-           device=None,               # None: CUDA if present, else CPU
-           resume:bool=False,         # continue from out/search_ckpt.pt
-           progress:bool=True,        # progress bar over generations
-           **data_kw,                 # more `get_data` arguments
-          )->dict:
+@dataclass
+class SearchConfig(DataConfig, RunConfig):
+    "Search an adapted supernet's space on the long-tailed target (evolution or random search)"
+    supernet:str|None=arg(None, positional=True)  # an adapted supernet.pt (`nas-lt supernet adapt`); from Python also a `Supernet`
+    imb_ratio:float=arg(100., lo=1)     # imbalance ratio n_max/n_min of the target's training set
+    method:str=arg('evolution', choices=METHODS)  # evolution (SPOS, as IMB-NAS) or random search with the same budget
+    population:int=arg(50, lo=1)        # new architectures evaluated per generation (a search evaluates about population x generations)
+    generations:int=arg(20, lo=1)       # generations
+    n_cross:int=arg(25, lo=0)           # of each generation's new architectures, children by crossover of two parents
+    n_mut:int=arg(25, lo=0)             # ... and children by mutation of one parent (the rest are drawn at random)
+    mutation_prob:float=arg(0.1, lo=0, hi=1)  # probability that a mutation redraws each position
+    topk:int=arg(10, lo=1)              # parents: the best topk architectures so far
+    max_mmacs:float|None=arg(None, lo=0, lo_open=True)   # limit on millions of multiply-accumulates per image
+    max_mparams:float|None=arg(None, lo=0, lo_open=True) # limit on millions of parameters
+    val_frac:float=arg(0.2, lo=0, hi=1, lo_open=True)  # held-out part of the target's training set that scores the architectures (as in adapt)
+    n_bn:int=arg(10, lo=1)              # BatchNorm re-calibration batches for each candidate
+    batch_size:int=arg(128, lo=1)       # batch size of re-calibration and validation
+    space:str|None=arg(None, choices=SPACES)  # the search space the supernet file must hold
+
+    def check(self):
+        super().check()
+        if self.supernet is None: raise LTError("give the supernet to search: an adapted supernet.pt (`nas-lt supernet adapt`)")
+        if isinstance(self.supernet, (str, Path)) and not Path(self.supernet).is_file():
+            raise LTError(f"supernet file not found: {self.supernet}; adapt one with `nas-lt supernet adapt` or check the path")
+        if self.n_cross + self.n_mut > self.population:
+            raise LTError(f"--n-cross + --n-mut ({self.n_cross} + {self.n_mut}) must not exceed --population ({self.population})")
+        if self.val_frac >= 1: raise LTError(f"--val-frac must be < 1, got {self.val_frac:g}")
+
+@takes(SearchConfig, positional=('supernet', 'data', 'imb_ratio'))
+def search(cfg)->dict:
     "Search a supernet's space on the long-tailed target; returns (and writes) the search.json content"
-    if method not in METHODS: raise LTError(f"unknown search method {method!r}; choose one of: {', '.join(METHODS)}")
-    device = get_device(device)
-    sn = load_supernet(supernet) if isinstance(supernet, (str, Path)) else copy.deepcopy(supernet)
+    device, seed = get_device(cfg.device), cfg.seed
+    sn = load_supernet(cfg.supernet, space=cfg.space) if isinstance(cfg.supernet, (str, Path)) else copy.deepcopy(cfg.supernet)
     sn.to(device).to(memory_format=torch.channels_last)
-    train, test = load_target(data, imb_ratio, seed, **data_kw)
+    train, test = cfg.load()
     sn.check_image_size(train.image_size)
     if sn.n_classes != train.n_classes:
         raise LTError(f"the supernet's head has {sn.n_classes} classes but the target has {train.n_classes}; "
                       "adapt it to the target first (nas-lt supernet adapt ... --strategy p1)")
-    fit, val = target_split(train, val_frac, seed)
+    fit, val = target_split(train, cfg.val_frac, seed)
     ch = [list(c) for c in sn.choices]
-    limits = [(lim, f, name) for lim, f, name in [(max_mmacs, lambda a: sn.macs(a) / 1e6, 'MMACs'),
-                                                  (max_mparams, lambda a: sn.params(a) / 1e6, 'M parameters')] if lim is not None]
+    limits = [(lim, f, name) for lim, f, name in [(cfg.max_mmacs, lambda a: sn.macs(a) / 1e6, 'MMACs'),
+                                                  (cfg.max_mparams, lambda a: sn.params(a) / 1e6, 'M parameters')] if lim is not None]
     for lim, f, name in limits:
         a, c = min_cost_arch(ch, f)
         if c > lim: raise LTError(f"no architecture meets the limit of {lim:g} {name}: the smallest in this space has {c:.3f} {name} "
                                   f"({list(a)}); raise the limit")
     valid = (lambda a: all(f(a) <= lim for lim, f, _ in limits)) if limits else None
-    bn, vb = bn_batches(fit, n_bn, batch_size, device, seed), list(batches(val, 2 * batch_size, device))
+    bn, vb = bn_batches(fit, cfg.n_bn, cfg.batch_size, device, seed), list(batches(val, 2 * cfg.batch_size, device))
     fitness = supernet_fitness(sn, bn, vb, fit.counts)
-    kw = dict(population=population, generations=generations, key='balanced_accuracy', valid=valid, seed=seed,
-              ckpt=Path(out)/'search_ckpt.pt' if out is not None else None, resume=resume, progress=progress)
-    t0 = time.perf_counter()
-    res = (evolution_search(ch, fitness, n_cross=n_cross, n_mut=n_mut, mutation_prob=mutation_prob, topk=topk, **kw)
-           if method == 'evolution' else random_search(ch, fitness, **kw))
-    secs = time.perf_counter() - t0
-    best = res['best_arch']
-    test_m = evaluate_archs(sn, [best], bn, list(batches(test, 2 * batch_size, device)), fit.counts)['per_arch'][0]
-    test_m.pop('arch')
-    r = dict(arch=list(best), best_arch=list(best), space=sn.space.name, space_kw=sn.space.kw, n_classes=sn.n_classes, image_size=sn.image_size,
-             mmacs=sn.macs(best) / 1e6, mparams=sn.params(best) / 1e6,
-             validation={k: res['best'][k] for k in ('balanced_accuracy', 'accuracy', 'many_shot', 'medium_shot', 'few_shot')},
-             test_inherited=test_m, method=method, imb_ratio=imb_ratio,
-             settings=dict(population=population, generations=generations, n_cross=n_cross, n_mut=n_mut, mutation_prob=mutation_prob,
-                           topk=topk, max_mmacs=max_mmacs, max_mparams=max_mparams, val_frac=val_frac, n_bn=n_bn, seed=seed),
-             n_evaluated=len(res['evaluated']), search_time_s=secs, evals_per_s=len(res['evaluated']) / secs if secs > 0 else None,
-             history=res['history'], evaluated=res['evaluated'])
-    r.update({k: r['validation'][k] for k in ('balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})
-    if out is not None and is_main():
-        save_json(r, Path(out)/'search.json')
-        write_report(Path(out)/'pareto.html', 'Search: accuracy against MACs',
-                     [plot_pareto(r['evaluated'], best=best), f"best {list(best)}: balanced accuracy {r['balanced_accuracy']:.3f} "
-                      f"(validation), {r['mmacs']:.2f} MMACs"])
+    out = Path(cfg.out) if cfg.out is not None else None
+    kw = dict(population=cfg.population, generations=cfg.generations, key='balanced_accuracy', valid=valid, seed=seed,
+              ckpt=out/'search_ckpt.pt' if out is not None else None, resume=cfg.resume, progress=cfg.progress)
+    with run_folder(out):
+        if out is not None and is_main(): write_config(out, cfg)
+        t0, c0 = time.perf_counter(), time.process_time()
+        res = (evolution_search(ch, fitness, n_cross=cfg.n_cross, n_mut=cfg.n_mut, mutation_prob=cfg.mutation_prob, topk=cfg.topk, **kw)
+               if cfg.method == 'evolution' else random_search(ch, fitness, **kw))
+        secs, cpu = time.perf_counter() - t0, time.process_time() - c0
+        best = res['best_arch']
+        test_m = evaluate_archs(sn, [best], bn, list(batches(test, 2 * cfg.batch_size, device)), fit.counts, groups=cfg.groups)['per_arch'][0]
+        test_m.pop('arch')
+        r = dict(arch=list(best), best_arch=list(best), space=sn.space.name, space_kw=sn.space.kw, n_classes=sn.n_classes, image_size=sn.image_size,
+                 mmacs=sn.macs(best) / 1e6, mparams=sn.params(best) / 1e6,
+                 validation={k: res['best'][k] for k in METRIC_KEYS}, test_inherited=test_m, method=cfg.method, imb_ratio=cfg.imb_ratio,
+                 settings=cfg.to_dict(), n_evaluated=len(res['evaluated']), search_time_s=secs, cpu_time_s=cpu,
+                 evals_per_s=len(res['evaluated']) / secs if secs > 0 else None, history=res['history'], evaluated=res['evaluated'])
+        r.update({k: r['validation'][k] for k in ('balanced_accuracy', 'many_shot', 'medium_shot', 'few_shot')})
+        if out is not None and is_main():
+            save_json(r, out/'search.json')
+            write_report(out/'pareto.html', 'Search: accuracy against MACs',
+                         [plot_pareto(r['evaluated'], best=best), f"best {list(best)}: balanced accuracy {r['balanced_accuracy']:.3f} "
+                          f"(validation), {r['mmacs']:.2f} MMACs"])
     return r

@@ -9,19 +9,25 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from .core import LTError, Registry, atomic_save, load_checkpoint, load_json, save_json, get_device, set_seed
+from dataclasses import dataclass
+from .core import (LTError, Registry, atomic_save, load_checkpoint, load_json, save_json, get_device, set_seed,
+                         run_folder, with_spec, init_distributed, is_main, world_size)
+from .config import DataConfig, RunConfig, arg, takes
+from .losses import check_loss
 from .evaluate import recalibrate_bn
 from .ops import OPS, NB201_OPS, InvertedResidual, ResNetBasicBlock
 from .data import BatchLoader, get_data, LTData
 from .losses import get_loss
-from .schedules import get_schedule
+from .schedules import get_schedule, SCHEDULES
+import difflib, inspect
 
 # %% auto #0
 __all__ = ['FORMAT_VERSION', 'SPACES', 'SHARINGS', 'NB201_EDGES', 'SAMPLINGS', 'Space', 'make_divisible', 'conv_bn',
            'ElasticInvertedResidual', 'MBV2Backbone', 'MBV2Net', 'MBV2Space', 'NB201SuperCell', 'NB201Cell',
            'NB201Backbone', 'NB201Net', 'NB201Space', 'Subnet', 'Supernet', 'count_macs', 'count_params', 'PathSampler',
            'supernet_from_state', 'load_supernet', 'SamplePath', 'soft_ce', 'SupernetLearner', 'save_supernet',
-           'fit_supernet', 'train_supernet', 'save_arch_json', 'build_subnet_from_json']
+           'fit_supernet', 'SupernetTrainConfig', 'check_space_kw', 'train_supernet', 'save_arch_json', 'build_subnet',
+           'build_subnet_from_json']
 
 # %% ../nbs/10_supernet.ipynb #9c1a53c4
 FORMAT_VERSION = 1
@@ -400,7 +406,9 @@ class Supernet(nn.Module):
     def extract(self, arch=None)->Subnet:
         "A standalone `Subnet` for `arch` (default: the active one) with copies of the inherited weights"
         arch = self.validate_arch(self.arch if arch is None else arch)
-        return Subnet(self.space.subnet(self.backbone, arch), copy.deepcopy(self.head), arch, self.space.name, dict(self.space.kw))
+        sub = Subnet(self.space.subnet(self.backbone, arch), copy.deepcopy(self.head), arch, self.space.name, dict(self.space.kw))
+        return with_spec(sub, 'nas_lt.supernet:build_subnet', space=self.space.name, arch=list(arch), n_classes=self.n_classes,
+                         image_size=self.image_size, space_kw=dict(self.space.kw))
     def check_image_size(self, size:int):
         "`LTError` unless images of `size` pixels match the supernet's"
         if int(size) != self.image_size:
@@ -553,7 +561,6 @@ def load_supernet(path,                    # a supernet.pt from `Supernet.save` 
 
 # %% ../nbs/10_supernet.ipynb #3a2afc11
 from .learner import Callback, Learner
-from .core import init_distributed, is_main, world_size
 
 def _unwrap(m): return getattr(m, 'module', m)
 
@@ -650,40 +657,75 @@ def fit_supernet(sn:Supernet,                # the supernet to train (in place)
     return learn.fit(resume=resume)
 
 # %% ../nbs/10_supernet.ipynb #ea73b413
-def _load_data(data, imb_ratio, seed, **data_kw):
-    if isinstance(data, (tuple, list)) and len(data) == 2: return data
-    if isinstance(data, LTData): return data, None
-    return get_data(str(data), imb_ratio=imb_ratio, seed=seed, **data_kw)
+@dataclass
+class SupernetTrainConfig(DataConfig, RunConfig):
+    "Train a one-shot supernet (usually on the balanced source)"
+    space:str=arg('mbv2', choices=SPACES)      # search space (`nas_lt.supernet.SPACES`)
+    space_kw:dict=arg(default_factory=dict)    # the space's settings as JSON, e.g. '{"width": 0.5, "sharing": "nested"}' (see MBV2Space, NB201Space)
+    sampling:str=arg('uniform', choices=SAMPLINGS)  # paths per step: uniform (SPOS), fair (FairNAS) or sandwich (BigNAS)
+    n_paths:int=arg(4, lo=2)                   # sandwich: paths per step (largest, smallest and n-2 uniform)
+    distill:float=arg(0., lo=0, hi=1)          # weight of in-place distillation from the step's first path (sandwich: the largest)
+    epochs:int|None=arg(None, lo=1)            # training epochs (default: 600 on CIFAR, the paper's recipe; the cpu preset's on other data)
+    lr:float=arg(0.1, lo=0, lo_open=True)      # base learning rate
+    wd:float=arg(5e-4, lo=0)                   # weight decay
+    schedule:str|None=arg(None, choices=SCHEDULES)  # LR schedule (default: the paper's steps x0.1 at 2/3 and 5/6 on CIFAR, else cosine)
+    loss:str|None=None                         # loss (default: ce on a balanced source, DRW from 2/3 of the run otherwise)
+    batch_size:int=arg(128, lo=1)              # batch size (per process under torchrun)
+    valid:bool=True                            # validate the largest architecture on the test set after every epoch
+    recal_batches:int=arg(10, lo=1)            # BatchNorm re-calibration batches before each validation
+    preset:str|None=None                       # a named set of measured settings: cpu (the embedded data on a CPU), paper (IMB-NAS on CIFAR)
 
-def train_supernet(data='synthetic',         # dataset name or folder, a (train, test) pair of `LTData`, or an `LTData`
-                   imb_ratio:float=1.,       # imbalance ratio of the training set (the source is usually balanced)
-                   space:str='mbv2',         # search space in `SPACES`
-                   epochs:int=10,            # epochs
-                   out=None,                 # folder: supernet.pt, ckpt.pt, metrics.json
-                   sampling:str='uniform',   # path sampling: 'uniform' (SPOS) or 'fair'
-                   space_kw:dict|None=None,  # the space's settings, e.g. dict(width=0.5)
-                   supernet:Supernet|None=None, # start from this supernet instead of a fresh one
-                   valid:bool=True,          # validate `valid_arch` on the test set after every epoch
-                   seed:int=0,               # seed of data subsets, weights and paths
-                   resume:bool=False,        # continue from out/ckpt.pt
-                   data_kw:dict|None=None,   # more `get_data` arguments (root, size, n_train, n_test, profile)
-                   **kw)->Supernet:          # more `fit_supernet` arguments (lr, batch_size, loss, schedule, ...)
-    "Build (or take) a supernet and train it on `data`; writes out/supernet.pt and out/metrics.json"
-    if sampling not in SAMPLINGS + ('strict_fair',): raise LTError(f"unknown path sampling {sampling!r}; choose one of: {', '.join(SAMPLINGS)}")
-    SPACES.lookup(space)
+    presets = {'paper': dict(space='mbv2', sampling='uniform', epochs=600, lr=0.1, schedule='imbnas_step', batch_size=128),
+               'cpu': dict(space='mbv2', space_kw=dict(width=0.25, depths=[1, 2, 2, 1], strides=[2, 2, 2, 1], last=64, sharing='nested'),
+                           sampling='uniform', epochs=12, lr=0.1, schedule='cosine', batch_size=128)}
+
+    def check(self):
+        super().check()
+        check_space_kw(self.space, self.space_kw)
+        SPACES.get(self.space, **self.space_kw)           # a bad value of a setting fails here, with the space's message
+        if self.loss is not None: check_loss(self.loss)
+
+    def resolved(self)->'SupernetTrainConfig':
+        "The settings with the data-dependent defaults filled in"
+        cifar = str(self.data) in ('cifar10', 'cifar100')
+        cpu = self.presets['cpu']
+        return self.replace(epochs=self.epochs or (600 if cifar else cpu['epochs']),
+                            schedule=self.schedule or ('imbnas_step' if cifar else 'cosine'))
+
+def check_space_kw(space:str, kw:dict):
+    "An `LTError` naming a setting that space `space` does not have (e.g. a misspelt --space-kw key)"
+    ok = [p for p in inspect.signature(SPACES.lookup(space)).parameters if p != 'self']
+    for k in kw:
+        if k not in ok:
+            near = difflib.get_close_matches(k, ok, 1)
+            raise LTError(f"the {space!r} space has no setting {k!r}" + (f" (did you mean {near[0]!r}?)" if near else '') +
+                          f"; its settings are: {', '.join(ok)}")
+
+def _fit_supernet_cfg(cfg, sn, train, test, cbs):
+    return fit_supernet(sn, train, test if cfg.valid else None, epochs=cfg.epochs, lr=cfg.lr, wd=cfg.wd, loss=cfg.loss,
+                        schedule=cfg.schedule, batch_size=cfg.batch_size, sampling=cfg.sampling, n_paths=cfg.n_paths,
+                        distill=cfg.distill, recal_batches=cfg.recal_batches, seed=cfg.seed, device=cfg.device, out=cfg.out,
+                        resume=cfg.resume, progress=cfg.progress, cbs=cbs, config=cfg, logger=cfg.logger)
+
+@takes(SupernetTrainConfig, positional=('data', 'imb_ratio', 'space'))
+def train_supernet(cfg, *,
+                   supernet:Supernet|None=None,  # start from this supernet instead of a fresh one
+                   cbs=())->Supernet:            # more Learner callbacks
+    "Build (or take) a supernet and train it on `cfg.data`; writes out/supernet.pt and out/metrics.json"
+    cfg = cfg.resolved()
     init_distributed()
-    train, test = _load_data(data, imb_ratio, seed, **(data_kw or {}))
-    set_seed(seed)
-    sn = supernet if supernet is not None else Supernet(space, n_classes=train.n_classes, image_size=train.image_size, **(space_kw or {}))
-    t0 = time.perf_counter()
-    hist = fit_supernet(sn, train, test if valid else None, epochs=epochs, sampling=sampling, seed=seed, out=out, resume=resume, **kw)
-    wall = time.perf_counter() - t0
-    if out is not None and is_main():
-        out = Path(out); sn.save(out / 'supernet.pt')
-        save_json(dict(space=sn.space.name, space_kw=sn.space.kw, sampling=sampling, imb_ratio=imb_ratio, epochs=epochs,
-                       n_classes=sn.n_classes, image_size=sn.image_size, train_counts=train.counts, wall_time_s=wall,
-                       world_size=world_size(), history=[{k: v for k, v in r.items() if k != 'per_class_accuracy'} for r in hist]),
-                  out / 'metrics.json')
+    train, test = cfg.load()
+    set_seed(cfg.seed)
+    sn = supernet if supernet is not None else Supernet(cfg.space, n_classes=train.n_classes, image_size=train.image_size, **cfg.space_kw)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with run_folder(cfg.out):
+        hist = _fit_supernet_cfg(cfg, sn, train, test, cbs)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        if cfg.out is not None and is_main():
+            out = Path(cfg.out); sn.save(out / 'supernet.pt')
+            save_json(dict(space=sn.space.name, space_kw=sn.space.kw, settings=cfg.to_dict(), n_classes=sn.n_classes,
+                           image_size=sn.image_size, train_counts=train.counts, wall_time_s=wall, cpu_time_s=cpu, world_size=world_size(),
+                           history=[{k: v for k, v in r.items() if k != 'per_class_accuracy'} for r in hist]), out / 'metrics.json')
     sn.history = hist
     return sn
 
@@ -693,6 +735,10 @@ def save_arch_json(path, sn:Supernet, arch=None, **extra)->Path:
     arch = sn.validate_arch(sn.arch if arch is None else arch)
     return save_json(dict(space=sn.space.name, space_kw=sn.space.kw, image_size=sn.image_size, best_arch=list(arch),
                           arch_str=sn.space.to_str(arch), mmacs=sn.macs(arch) / 1e6, params=sn.params(arch), **extra), path)
+
+def build_subnet(space:str, arch, n_classes:int=10, image_size:int=32, space_kw:dict|None=None)->Subnet:
+    "A freshly initialised standalone `Subnet` of `arch` in `space` (what a saved subnet's recipe calls)"
+    return Supernet(space, n_classes=n_classes, image_size=image_size, **(space_kw or {})).extract(arch)
 
 def _find(d:dict, *keys):
     for k in keys:
@@ -712,6 +758,7 @@ def build_subnet_from_json(path,                    # a search.json (or any JSON
         raise LTError(f"{path} names no architecture and space (keys 'best_arch' and 'space'); pass the search.json written by `nas-lt supernet search`")
     space_kw = _find(js, 'space_kw') or _find(best, 'space_kw') or {}
     size = int(_find(js, 'image_size') or 32)
-    sn = Supernet(space, n_classes=n_classes, image_size=size, **space_kw)
-    if image_size is not None: sn.check_image_size(image_size)
-    return sn.extract(arch)
+    sub = build_subnet(space, arch, n_classes, size, space_kw)
+    if image_size is not None and int(image_size) != size:
+        raise LTError(f"images are {image_size}x{image_size} but the search used {size}x{size}; resize the data to {size} (--size {size})")
+    return sub

@@ -13,7 +13,7 @@ SPACE = dict(width=0.25, depths=(1, 1, 1, 1), strides=(2, 2, 2, 1), last=32)
 @pytest.fixture(scope='module')
 def src(tmp_path_factory):
     d = tmp_path_factory.mktemp('src')
-    train_supernet('synthetic', 1, 'mbv2', epochs=1, out=d, space_kw=SPACE, valid=False, progress=False, data_kw=KW, batch_size=64, seed=5)
+    train_supernet('synthetic', 1, 'mbv2', epochs=1, out=d, space_kw=SPACE, valid=False, progress=False, **KW, batch_size=64, seed=5)
     return d/'supernet.pt'
 
 def _bb(sn): return dict(sn.backbone.named_parameters())
