@@ -44,6 +44,11 @@ CONFIGS = {
     'nested+warmup': dict(space=dict(SPACE, sharing='nested'), schedule='warmup_cosine'),
     'nested+lr0.05': dict(space=dict(SPACE, sharing='nested'), lr=0.05),
     'nested+lr0.2': dict(space=dict(SPACE, sharing='nested'), lr=0.2),
+    'nested+fair': dict(space=dict(SPACE, sharing='nested'), sampling='fair'),
+    'nested+no_affine': dict(space=dict(SPACE, sharing='nested', affine=False)),
+    'nested+wd1e-4': dict(space=dict(SPACE, sharing='nested'), wd=1e-4),
+    'nested+sandwich+lr0.2': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', lr=0.2),
+    'nested+sandwich+n3': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', n_paths=3),
 }
 
 def settings(name): return {**BASE, **CONFIGS[name]} if name in CONFIGS else dict(BASE)
@@ -107,10 +112,17 @@ def table(rows):
             sa = np.array(t['standalone']); tau = tau_ci(inh, sa)
             extra = f"{sa.mean():.3f} | {inh.mean() - sa.mean():+.3f} | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f})"
         else: extra = '– | – | –'
-        out.append(f"| {r['config']} | {r['epochs']} | {r['n_train'] * 10} | {r['size']} | {inh.mean():.3f} | {extra} | {r['cpu_s']:.0f} |")
+        name = r['config'] if r['seed'] == 0 else f"{r['config']} (seed {r['seed']})"
+        out.append(f"| {name} | {r['epochs']} | {r['n_train'] * 10} | {r['size']} | {inh.mean():.3f} | {extra} | {r['cpu_s']:.0f} |")
     for t in truth.values():
         out.append(f"| stand-alone ({len(t['archs'])} archs) | {t['epochs']} | {t['n_train'] * 10} | {t['size']} | – | "
                    f"{np.mean(t['standalone']):.3f} | – | – | {np.mean(t['cpu_s_each']):.0f} each |")
+        for o in rows:   # the noise ceiling: the same architectures trained alone with another seed
+            if o['kind'] == 'standalone' and o['seed'] != 0 and key(o) == key(t):
+                tau = tau_ci(np.array(t['standalone']), np.array(o['standalone']))
+                out.append(f"| stand-alone seed {o['seed']} vs seed 0 (noise ceiling) | {o['epochs']} | {o['n_train'] * 10} | {o['size']} | – | "
+                           f"{np.mean(o['standalone']):.3f} | – | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f}) | {np.mean(o['cpu_s_each']):.0f} each |")
+
     return '\n'.join(out)
 
 if __name__ == '__main__':

@@ -11,6 +11,7 @@ import torch
 import plotly.graph_objects as go
 import nas_lt
 from .core import LTError, save_json, set_seed, get_device, is_main, md_table, html_table, write_report, init_distributed, check_file
+from . import config
 from .config import Config, DataConfig, RunConfig, arg, add_args, from_args, takes
 from .data import get_data, BatchLoader, SAMPLERS
 from .metrics import shot_groups, GROUP_COLOURS, METRIC_KEYS
@@ -50,7 +51,7 @@ def command(sub,                # the subparsers object of a parser
     add_args(cls, p, groups=_groups(cls))
     def handler(args):
         extra = {'out': f'runs/{path or name}'} if 'out' in cls.field_names() and 'out' not in vars(args) else {}
-        return run(from_args(cls, args, **extra))
+        return run(cfg=from_args(cls, args, **extra))
     p.set_defaults(func=handler, config=cls)
     return p
 
@@ -256,8 +257,9 @@ def commands(parser:argparse.ArgumentParser|None=None, prefix:str='')->dict:
 
 def main(argv:list[str]|None=None)->int:
     "Run `nas-lt` with `argv`; user errors print one line and return 2"
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = get_parser().parse_args(argv)
-    name = ' '.join(v for k, v in sorted(vars(args).items()) if k.endswith('command') and isinstance(v, str)) or 'nas-lt'
+    config._COMMAND['argv'] = ['nas-lt', *argv]     # what config.json records as the command line
     try:
         args.func(args)
     except LTError as e:

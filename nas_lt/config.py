@@ -262,11 +262,13 @@ def from_args(cls, args:argparse.Namespace, **extra)->'Config':
     return cls.make(**given, **extra).validate()
 
 # %% ../nbs/08_config.ipynb #6df7a3b2
+_COMMAND = {'argv': None}   # set by `nas_lt.cli.main`: the `nas-lt` command line being run
+
 def run_info()->dict:
     "The command line, versions, machine and start time of this process"
     import torch, nas_lt
-    return dict(command=' '.join([Path(sys.argv[0]).name] + sys.argv[1:]) if sys.argv and sys.argv[0] else None,
-                argv=list(sys.argv), nas_lt=nas_lt.__version__, torch=torch.__version__, python=platform.python_version(),
+    argv = _COMMAND['argv'] or [Path(sys.argv[0]).name if sys.argv and sys.argv[0] else 'python'] + sys.argv[1:]
+    return dict(command=' '.join(argv), argv=list(argv), nas_lt=nas_lt.__version__, torch=torch.__version__, python=platform.python_version(),
                 platform=platform.platform(), cuda=torch.cuda.is_available(), threads=torch.get_num_threads(),
                 started=time.strftime('%Y-%m-%dT%H:%M:%S%z'))
 

@@ -12,7 +12,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
-from .core import LTError, Registry, get_device, set_seed, save_json, is_main, barrier, init_distributed, run_folder, tune_malloc
+from .core import LTError, Registry, get_device, set_seed, save_json, is_main, barrier, init_distributed, run_folder, tune_malloc, world_size
 from .config import DataConfig, RunConfig, arg, takes
 from .data import stratified_split, BatchLoader, Augment, SAMPLERS
 from .losses import get_loss, check_loss
@@ -231,7 +231,8 @@ def darts_search(cfg, *, cbs=())->dict:
     step = ArchitectStep(architect, a_dls, cfg.arch_lr, arch_schedule(cfg.arch_lr_schedule, cfg.mix), loss)
     kw = dict(loss_fn=crit, lr=cfg.w_lr, momentum=0.9, wd=3e-4, opt='sgd', schedule=get_schedule('cosine', min_mult=cfg.w_lr_min / cfg.w_lr),
               epochs=cfg.epochs, cbs=[step, *cbs], device=dev, out=cfg.out, grad_clip=5., seed=cfg.seed, progress=cfg.progress,
-              config=cfg, logger=cfg.logger, counts=train.counts)
+              config=cfg, logger=cfg.logger, counts=train.counts,
+              find_unused=True)   # under DDP: the alphas get no gradient in the weight step (the Architect averages theirs)
     learn = (DartsBBNLearner(model, mk(w_half, sampler, 0), test_dl, mix=cfg.mix, rev_dl=mk(w_half, 'reversed', 1), **kw) if mode.bbn
              else DartsLearner(model, mk(w_half, sampler, 0), test_dl, **kw))
     t0, c0 = time.time(), time.process_time()
@@ -240,7 +241,8 @@ def darts_search(cfg, *, cbs=())->dict:
         geno, m = model.genotype(), learn.metrics or learn.validate()
         res = dict(mode=cfg.mode, settings=cfg.to_dict(), genotype=genotype_to_dict(geno), train_counts=train.counts,
                    search_accuracy=m, history=learn.history, alpha_history=step.alpha_history,
-                   wall_time_s=time.time() - t0, cpu_time_s=time.process_time() - c0, backend=cfg.backend or default_backend(dev))
+                   wall_time_s=time.time() - t0, cpu_time_s=time.process_time() - c0, backend=cfg.backend or default_backend(dev),
+                   world_size=world_size())
         if cfg.out is not None and is_main():
             save_genotype(geno, Path(cfg.out) / 'genotype.json')
             save_json(res, Path(cfg.out) / 'metrics.json')

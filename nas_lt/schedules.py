@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 
 # %% auto #0
 __all__ = ['SCHEDULES', 'MIXES', 'Schedule', 'Constant', 'Step', 'Cosine', 'Linear', 'Exponential', 'WarmUp', 'warmup_cosine',
-           'warmup_step', 'warmup_constant', 'imbnas_step', 'Freeze', 'MixCoupled', 'Mix', 'Parabolic', 'ParabolicInc',
+           'warmup_step', 'warmup_constant', 'IMBNASStep', 'Freeze', 'MixCoupled', 'Mix', 'Parabolic', 'ParabolicInc',
            'LinearMix', 'CosineMix', 'SymmetricMix', 'FixedMix', 'StepMix', 'get_mix', 'get_schedule', 'plot_schedules',
            'plot_mixes']
 
@@ -121,9 +121,10 @@ def warmup_constant(warmup:float=5, mult:float=1.):
     return WarmUp(Constant(mult), warmup, 'warmup_constant')
 
 @SCHEDULES.register('imbnas_step')
-def imbnas_step():
+class IMBNASStep(Step):
     "IMB-NAS's supernet recipe: x0.1 at 2/3 and 5/6 of the run (epochs 400 and 500 of 600)"
-    return Step((2/3, 5/6), 0.1)
+    name = 'imbnas_step'
+    def __init__(self): super().__init__((2/3, 5/6), 0.1)
 
 # %% ../nbs/04_schedules.ipynb #5c336d99
 @SCHEDULES.register('freeze')

@@ -195,7 +195,7 @@ class SearchConfig(DataConfig, RunConfig):
         if self.supernet is None: raise LTError("give the supernet to search: an adapted supernet.pt (`nas-lt supernet adapt`)")
         if isinstance(self.supernet, (str, Path)) and not Path(self.supernet).is_file():
             raise LTError(f"supernet file not found: {self.supernet}; adapt one with `nas-lt supernet adapt` or check the path")
-        if self.n_cross + self.n_mut > self.population:
+        if self.method == 'evolution' and self.n_cross + self.n_mut > self.population:
             raise LTError(f"--n-cross + --n-mut ({self.n_cross} + {self.n_mut}) must not exceed --population ({self.population})")
         if self.val_frac >= 1: raise LTError(f"--val-frac must be < 1, got {self.val_frac:g}")
 

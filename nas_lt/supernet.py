@@ -572,10 +572,11 @@ class SamplePath(Callback):
     def before_batch(self, learn):
         learn.paths = self.sampler.step()
         _unwrap(learn.model).set_active(learn.paths[0])
-    def after_epoch(self, learn):
+    def before_validate(self, learn):
         if learn.valid_dl is None or self.valid_arch is None: return
         sn = _unwrap(learn.model).set_active(self.valid_arch)
         recalibrate_bn(sn, learn.train_dl, self.recal_batches)
+        learn._sync_buffers()     # under torchrun: every process validates (and saves) rank 0's statistics
     def after_validate(self, learn):
         if self.save_to is not None and is_main(): _unwrap(learn.model).save(self.save_to)
     def state_dict(self): return dict(sampler=self.sampler.state_dict())

@@ -30,10 +30,7 @@ def imbalance_data(ratio:float=100.,     # imbalance ratio n_max / n_min
                    many:int=100, few:int=20  # shot-group thresholds
                   )->dict:
     "Counts, shot groups, class-balanced weights per β and inverse-frequency weights of one profile"
-    counts = lt_counts(n_max, n_classes, ratio, profile)
-    if min(counts) < 1:
-        raise LTError(f"ratio {ratio:g} leaves the tail classes with no image when the head has {n_max}; "
-                      f"lower the ratio to <= {n_max} or raise n_max")
+    counts = lt_counts(n_max, n_classes, ratio, profile)     # an LTError when the ratio leaves a class without images
     return dict(counts=counts, groups=shot_groups(counts, many, few),
                 cb={float(b): cb_weights(counts, b).tolist() for b in betas}, inv=inv_weights(counts).tolist())
 

@@ -63,7 +63,7 @@ def test_other_classes_p0_has_no_metrics(src):
 def test_bad_input(src, tmp_path):
     with pytest.raises(LTError, match="unknown adaptation strategy 'p9'; choose one of: p0, p1, p2, p3"): adapt(src, 'synthetic', 10, 'p9')
     with pytest.raises(LTError, match='images are 16x16'): adapt(src, 'synthetic', 10, 'p1', size=16, **KW)
-    with pytest.raises(LTError, match='epochs must be a positive integer'): adapt(src, 'synthetic', 10, 'p1', epochs=0)
+    with pytest.raises(LTError, match='--epochs must be >= 1, got 0'): adapt(src, 'synthetic', 10, 'p1', epochs=0)
     with pytest.raises(LTError, match='not found'): adapt(tmp_path/'none.pt', 'synthetic', 10, 'p1')
     st = torch.load(src, weights_only=False); st['version'] = 99; torch.save(st, tmp_path/'v99.pt')
     with pytest.raises(LTError, match='format version 99'): adapt(tmp_path/'v99.pt', 'synthetic', 10, 'p1')

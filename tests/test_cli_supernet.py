@@ -1,20 +1,18 @@
-"`nas-lt supernet train|adapt|search|rank` end to end through argparse with `register`, and its errors."
-import argparse, json, os
+"`nas-lt supernet train|adapt|search|rank` end to end through `nas_lt.cli.main`, and its errors."
+import json, os
 from pathlib import Path
 import pytest
 from nas_lt.core import LTError, load_json
-from nas_lt.cli_supernet import register, demo_part
+from nas_lt.cli import main
+from nas_lt.cli_supernet import demo_part
 
 TINY = ['--n-train', '40', '--n-test', '10', '--batch-size', '64', '--no-progress']
 SPACE = '{"width": 0.25, "depths": [1, 1, 1, 1], "strides": [2, 2, 2, 1], "last": 32}'
 
 def run(argv, capsys=None):
-    "Parse and run as `nas-lt` does: LTError -> one line on stderr, status 2"
-    p = argparse.ArgumentParser(prog='nas-lt'); register(p.add_subparsers(dest='command'))
-    args = p.parse_args(argv)
-    try: args.func(args); return 0
-    except LTError as e:
-        msg = str(e); assert '\n' not in msg; print(f'nas-lt {args.command}: error: {msg}'); return 2
+    "Run as the `nas-lt` program does: bad input -> one line on stderr, status 2"
+    try: return main(argv)
+    except SystemExit as e: return e.code
 
 @pytest.fixture(scope='module')
 def pipeline(tmp_path_factory):
@@ -25,7 +23,7 @@ def pipeline(tmp_path_factory):
     return d
 
 def test_train_and_adapt_write_files(pipeline):
-    assert (pipeline/'src'/'supernet.pt').exists() and load_json(pipeline/'src'/'metrics.json')['epochs'] == 1
+    assert (pipeline/'src'/'supernet.pt').exists() and load_json(pipeline/'src'/'metrics.json')['settings']['epochs'] == 1
     m = load_json(pipeline/'p1'/'metrics.json')
     assert m['strategy'] == 'p1' and m['imb_ratio'] == 10 and len(m['per_arch']) == 2
 
@@ -47,8 +45,8 @@ def test_search_resume(pipeline):
     assert load_json(pipeline/'r'/'search.json')['history'] == load_json(pipeline/'r2'/'search.json')['history']
 
 def test_rank(pipeline):
-    assert run(['supernet', 'rank', str(pipeline/'src'/'supernet.pt'), '--source', 'synthetic', '--source-ratios', '1,10',
-                '--target-ratios', '1,10', '--archs', '3', '--mode', 'both', '--head-epochs', '2', '--train-epochs', '1',
+    assert run(['supernet', 'rank', str(pipeline/'src'/'supernet.pt'), '--data', 'synthetic', '--source-ratios', '1,10',
+                '--target-ratios', '1,10', '--k', '3', '--mode', 'both', '--head-epochs', '2', '--train-epochs', '1',
                 '--out', str(pipeline/'rank'), *TINY]) == 0
     r = load_json(pipeline/'rank'/'ranking.json')
     assert set(r['tau']) == {'inherited', 'standalone'} and len(r['tau']['standalone']) == 2 and len(r['scores']['standalone']['target 10×']) == 3
@@ -56,29 +54,38 @@ def test_rank(pipeline):
 
 @pytest.mark.parametrize('argv,msg', [
     (['supernet', 'adapt', '{sp}', '--strategy', 'p9'], "unknown adaptation strategy 'p9'"),
-    (['supernet', 'adapt', '{sp}', '--space', 'nb201'], "holds a 'mbv2' supernet, not 'nb201'"),
+    (['supernet', 'adapt', '{sp}', '--imb-ratio', '10', '--space', 'nb201'], "holds a 'mbv2' supernet, not 'nb201'"),
+    (['supernet', 'adapt', '{sp}', '--imb-ratio', '100'], 'imbalance ratio 100 leaves the smallest classes with no images (the largest has 40)'),
+    (['supernet', 'adapt', '{sp}', '--imb-ratio', 'inf'], 'finite'),
     (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--size', '16'], 'images are 16x16 but the supernet was built for 32x32'),
     (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--max-mmacs', '0.0001'], 'no architecture meets the limit of 0.0001 MMACs: the smallest in this space has'),
-    (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--method', 'grid'], "unknown search method 'grid'"),
+    (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--method', 'grid'], "unknown --method 'grid'; choose one of: evolution, random"),
+    (['supernet', 'search', '{sp}', '--imb-ratio', '10', '--population', '8', '--n-cross', '5', '--n-mut', '5'], 'must not exceed --population (8)'),
     (['supernet', 'rank', '{sp}', '--archs-json', '{bad}'], "'k9e9' is not a choice"),
-    (['supernet', 'adapt', '{v99}'], 'format version 99'),
-    (['supernet', 'adapt', '{junk}'], 'not a nas_lt checkpoint'),
+    (['supernet', 'adapt', '{v99}', '--imb-ratio', '10'], 'format version 99'),
+    (['supernet', 'adapt', '{junk}', '--imb-ratio', '10'], 'not a nas_lt checkpoint'),
+    (['supernet', 'adapt', '{none}', '--imb-ratio', '10'], 'supernet file not found'),
     (['supernet', 'train', '--space', 'darts', '--epochs', '1'], "unknown space 'darts'"),
     (['supernet', 'train', '--space-kw', '{bad json', '--epochs', '1'], '--space-kw is not valid JSON'),
-    (['supernet', 'adapt', '{sp}', '--epochs', '0'], '--epochs must be > 0'),
-    (['supernet', 'rank', '{sp}', '--source-ratios', '1,a'], 'ratios must be comma-separated numbers'),
+    (['supernet', 'train', '--space-kw', '{"widht": 0.5}', '--epochs', '1'], "the 'mbv2' space has no setting 'widht' (did you mean 'width'?)"),
+    (['supernet', 'train', '--n-train', '0', '--epochs', '1'], '--n-train must be >= 1, got 0'),
+    (['supernet', 'train', '--device', 'gpu0', '--epochs', '1'], "unknown device 'gpu0'"),
+    (['supernet', 'train', '--out', '{sp}', '--epochs', '1'], 'is a file; give a folder'),
+    (['supernet', 'adapt', '{sp}', '--imb-ratio', '10', '--epochs', '0'], '--epochs must be >= 1, got 0'),
+    (['supernet', 'adapt', '{sp}', '--imb-ratio', '10', '--lr', '-0.1'], '--lr must be > 0'),
+    (['supernet', 'rank', '{sp}', '--source-ratios', '1,a'], "imbalance ratios must be numbers >= 1, got 'a'"),
 ])
 def test_bad_input(pipeline, capsys, argv, msg):
     import torch
     sp = pipeline/'p1'/'supernet.pt'
     (pipeline/'bad.json').write_text(json.dumps([['k3e3', 'k9e9', 'k3e3', 'k3e3'], ['k3e3'] * 4, ['k5e3'] + ['k3e3'] * 3]))
-    st = torch.load(sp, weights_only=False); st['version'] = 99; torch.save(st, pipeline/'v99.pt')
+    st = torch.load(sp, weights_only=True); st['version'] = 99; torch.save(st, pipeline/'v99.pt')
     (pipeline/'junk.pt').write_text('junk')
-    subs = dict(sp=sp, bad=pipeline/'bad.json', v99=pipeline/'v99.pt', junk=pipeline/'junk.pt')
+    subs = dict(sp=sp, bad=pipeline/'bad.json', v99=pipeline/'v99.pt', junk=pipeline/'junk.pt', none=pipeline/'none.pt')
     argv = [str(subs[a[1:-1]]) if a[1:-1] in subs else a for a in argv]
-    assert run([*argv, *TINY]) == 2
-    out = capsys.readouterr().out
-    assert msg in out and out.count('\n') == 1, out
+    assert run([*argv[:2], *TINY, *argv[2:]]) == 2
+    err = capsys.readouterr().err
+    assert msg in err and err.count('\n') == 1 and 'Traceback' not in err, err
 
 @pytest.mark.skipif(os.environ.get('NAS_LT_SLOW') != '1', reason='slow: set NAS_LT_SLOW=1')
 def test_demo_part_quick(tmp_path):

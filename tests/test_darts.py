@@ -4,8 +4,8 @@ import torch.nn as nn, torch.nn.functional as F
 from nas_lt.core import LTError, save_json
 from nas_lt.darts import (DARTS_OPS, MixedOp, DartsNetwork, Architect, search_step, Genotype, derive_genotype,
                           genotype_to_dict, genotype_from_dict, save_genotype, load_genotype, plot_cell,
-                          plot_alpha_history, EvalNetwork, network_from_genotype, DropPathSchedule, scaled_bn,
-                          depthwise_conv, _ce_loss, _loss_and_grads)
+                          plot_alpha_history, EvalNetwork, network_from_genotype, DropPathSchedule,
+                          _ce_loss, loss_and_grads)
 
 torch.set_num_threads(1)
 
@@ -34,39 +34,11 @@ def test_shapes_and_structure():
     x, _ = batch(2, 8)
     assert net(x).shape == (2, 5) and net.features(x).shape == (2, net.classifier.in_features)
 
-@pytest.mark.parametrize('kw', [dict(), dict(checkpoint=True), dict(channels_last=False)])
-def test_fast_equals_literal(kw):
-    fast, slow = small(**kw), small(fast=False, channels_last=False)
-    slow.load_state_dict(fast.state_dict())
-    x, y = batch()
-    lf, ls = F.cross_entropy(fast(x), y), F.cross_entropy(slow(x), y)
-    assert torch.allclose(lf, ls, atol=1e-5)
-    for a, b in zip(torch.autograd.grad(lf, list(fast.parameters())), torch.autograd.grad(ls, list(slow.parameters()))):
-        assert torch.allclose(a, b, atol=1e-4, rtol=1e-3)
-    for a, b in zip(fast.buffers(), slow.buffers()): assert torch.allclose(a.float(), b.float(), atol=1e-5)
-    fast.eval(); slow.eval()
-    assert torch.allclose(fast(x), slow(x), atol=1e-4)
-
 def test_mixed_op_none_only_and_subset():
     m = MixedOp(4, 1, ['none', 'skip_connect'])
     x = torch.randn(2, 4, 5, 5); w = torch.tensor([0.3, 0.7])
     assert torch.allclose(m(x, w), 0.7 * x)
     assert m.__class__(4, 2, ['none'])(x, torch.ones(1)).abs().sum() == 0
-
-def test_scaled_bn_and_depthwise_grads():
-    z = torch.randn(4, 3, 6, 6).contiguous(memory_format=torch.channels_last).requires_grad_()
-    w = torch.tensor(0.7, requires_grad=True)
-    bn1, bn2 = nn.BatchNorm2d(3, affine=False), nn.BatchNorm2d(3, affine=False)
-    ref, out = w * bn1(z), scaled_bn(z, w, bn2)
-    g = torch.randn_like(ref)
-    for a, b in zip(torch.autograd.grad(ref, [z, w], g), torch.autograd.grad(out, [z, w], g)): assert torch.allclose(a, b, atol=1e-4)
-    assert torch.allclose(bn1.running_mean, bn2.running_mean)
-    conv = nn.Conv2d(3, 3, 5, 2, 4, dilation=2, groups=3, bias=False)
-    x = torch.randn(2, 3, 10, 10, requires_grad=True)
-    ref, out = conv(x), depthwise_conv(x, conv)
-    g = torch.randn_like(ref)
-    for a, b in zip(torch.autograd.grad(ref, [x, conv.weight], g), torch.autograd.grad(out, [x, conv.weight], g)):
-        assert torch.allclose(a, b, atol=1e-4)
 
 def test_first_order_step_moves_alphas_only_by_val_grad():
     net = small(); x, y = batch(); xv, yv = batch(seed=2)
@@ -81,18 +53,18 @@ def test_first_order_step_moves_alphas_only_by_val_grad():
     assert all(torch.equal(a, b) for a, b in zip(w0, net.weights()))   # the architecture step leaves the weights
     assert all(w.grad is None for w in net.weights())
 
-@pytest.mark.parametrize('kw', [{}, {'checkpoint': True}, {'fast': False}])
+@pytest.mark.parametrize('kw', [{}, {'checkpoint': True}, {'channels_last': False}])
 def test_constant_params_same_grads_and_restored(kw):
     "Holding the weights (or the alphas) constant changes no gradient, and requires_grad comes back, also after an error"
     net = small(**kw); x, y = batch()
     ws, alphas = net.weights(), net.alphas()
     ref = torch.autograd.grad(_ce_loss(net, x, y), alphas + ws)
-    _, ga = _loss_and_grads(_ce_loss, net, x, y, alphas, ws)
-    _, gw = _loss_and_grads(_ce_loss, net, x, y, ws, alphas)
+    _, ga = loss_and_grads(_ce_loss, net, x, y, alphas, ws)
+    _, gw = loss_and_grads(_ce_loss, net, x, y, ws, alphas)
     for a, b in zip(ga + gw, ref): assert torch.allclose(a, b, atol=1e-6)
     assert all(p.requires_grad for p in ws + alphas)
     def boom(m, x, y): raise ValueError('boom')
-    with pytest.raises(ValueError): _loss_and_grads(boom, net, x, y, alphas, ws)
+    with pytest.raises(ValueError): loss_and_grads(boom, net, x, y, alphas, ws)
     assert all(p.requires_grad for p in ws + alphas)
 
 def test_second_order_xi0_equals_first_order_and_restores_weights():
@@ -110,7 +82,7 @@ def test_second_order_xi0_equals_first_order_and_restores_weights():
 def test_second_order_matches_manual_unrolled():
     "The unrolled gradient equals a direct computation on a copied network (no momentum)"
     torch.manual_seed(0)
-    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1, fast=False).double()
+    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1).double()
     x, y = batch(); xv, yv = batch(seed=2); x, xv = x.double(), xv.double()
     xi, wd = 0.01, 3e-4
     arch = Architect(net, order=2, w_wd=wd)
@@ -127,7 +99,7 @@ def test_second_order_matches_manual_unrolled():
 
 def test_hvp_matches_double_backward_on_smooth_net():
     torch.manual_seed(0)
-    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1, fast=False,
+    net = DartsNetwork(C=2, n_classes=3, layers=3, steps=2, multiplier=2, stem_multiplier=1,
                        ops=['none', 'avg_pool_3x3', 'skip_connect', 'sep_conv_3x3', 'dil_conv_3x3']).double()
     for mod in list(net.modules()):
         for name, child in list(mod.named_children()):
@@ -182,7 +154,9 @@ def test_genotype_json_roundtrip_and_errors(tmp_path):
 def test_plots():
     g = tiny().genotype()
     fig = plot_cell(g, 'reduce')
-    assert len(fig.layout.annotations) == 8
+    assert len(fig.layout.annotations) == 8 + 1                       # 8 edges and the title
+    both = plot_cell(g)                                               # both cells by default (`nas-lt darts show --html`)
+    assert len(both.layout.annotations) == 2 * 9 and {'<b>normal cell</b>', '<b>reduction cell</b>'} <= {a.text for a in both.layout.annotations}
     with pytest.raises(LTError, match="cell must be"): plot_cell(g, 'middle')
     net = tiny()
     hist = [dict(epoch=e, **net.alpha_snapshot()) for e in range(3)]
@@ -216,53 +190,3 @@ def test_search_step_decreases_loss_on_fixed_batch():
     first = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
     for _ in range(5): last = search_step(net, arch, w_opt, x, y, xv, yv)['train_loss']
     assert last < first
-
-
-def test_tune_malloc_opt_out_and_idempotent():
-    "NAS_LT_MALLOC_TUNING=0 leaves glibc alone; otherwise (Linux, glibc) it is set once and stays set"
-    import subprocess, sys, platform
-    code = "from nas_lt.core import tune_malloc; print(tune_malloc(), tune_malloc())"
-    off = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                         env={**os.environ, 'NAS_LT_MALLOC_TUNING': '0'}, check=True).stdout.split()
-    assert off == ['False', 'False']
-    on = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
-                        env={k: v for k, v in os.environ.items() if k != 'NAS_LT_MALLOC_TUNING'}, check=True).stdout.split()
-    glibc = sys.platform.startswith('linux') and platform.libc_ver()[0] == 'glibc'
-    assert on == ([str(glibc)] * 2)
-
-@pytest.mark.parametrize('k,s,d', [(3, 1, 1), (5, 1, 2), (3, 2, 1), (5, 2, 2)])
-def test_cpp_depthwise_weight_grad_matches_eager(k, s, d):
-    "The C++ depthwise weight gradient (compiled kernels, 16 channels) inside _DwPw agrees with the eager kernels"
-    from nas_lt.darts import _DwPw, EagerKernels, CompiledKernels, _cpp_dw_weight_grad
-    torch.manual_seed(0)
-    p = d * (k - 1) // 2
-    x = torch.randn(3, 16, 9, 9).contiguous(memory_format=torch.channels_last)
-    w_dw, w_pw = torch.randn(16, 1, k, k, requires_grad=True), torch.randn(32, 16, 1, 1, requires_grad=True)
-    conf = ((s, s), (p, p), (d, d))
-    grads = []
-    for K in (EagerKernels, CompiledKernels):
-        y = _DwPw.apply(x, w_dw, w_pw, conf, K)
-        grads.append(torch.autograd.grad(y, [w_dw, w_pw], torch.ones_like(y)))
-    for a, b in zip(*grads): assert torch.allclose(a, b, atol=1e-3, rtol=1e-4)
-    g = torch.randn(3, 16, *F.conv2d(x, w_dw, None, s, p, d, 16).shape[2:]).contiguous(memory_format=torch.channels_last)
-    assert _cpp_dw_weight_grad(g, x, k, s, p, d) is not None   # the C++ kernel did run here
-
-def test_cpp_kernel_unavailable_falls_back(monkeypatch):
-    "Where the C++ kernel cannot be compiled: one warning, then the other kernels, same gradient"
-    import nas_lt.darts as D
-    import torch._inductor.codecache as cc
-    def boom(*a, **k): raise RuntimeError('no compiler here')
-    monkeypatch.setattr(cc.CppCodeCache, 'load', boom)
-    monkeypatch.setattr(D, '_CPP', {'lib': None, 'ok': True, 'why': None})
-    x = torch.randn(2, 16, 6, 6).contiguous(memory_format=torch.channels_last)
-    g = torch.randn(2, 16, 6, 6).contiguous(memory_format=torch.channels_last)
-    w = torch.randn(16, 1, 3, 3)
-    with pytest.warns(UserWarning, match='C\\+\\+ depthwise weight-gradient kernel is not available'):
-        assert D._cpp_dw_weight_grad(g, x, 3, 1, 1, 1) is None
-    import warnings
-    with warnings.catch_warnings(record=True) as rec:
-        warnings.simplefilter('always')
-        assert D._cpp_dw_weight_grad(g, x, 3, 1, 1, 1) is None      # said once, not retried
-    assert not rec
-    ref = torch.ops.aten.convolution_backward(g, x, w, None, [1, 1], [1, 1], [1, 1], False, [0, 0], 16, [False, True, False])[1]
-    assert torch.allclose(D.CompiledKernels.dw_weight_grad(g, x, w, 1, 1, 1), ref, atol=1e-4)

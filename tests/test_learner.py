@@ -42,9 +42,9 @@ def test_training_lowers_loss_and_reports_lt_metrics(tmp_path):
     import json; js = json.loads(m.read_text())
     assert js['loss'] == 'ce' and js['accuracy'] == learn.metrics['accuracy'] and len(js['history']) == 6
     learn.save_model(tmp_path / 'model.pt')
-    m2 = load_model(model(seed=1), tmp_path / 'model.pt')
+    m2 = load_model(tmp_path / 'model.pt', model(seed=1))
     assert same(weights(m2), weights(learn.model))
-    with pytest.raises(LTError, match='do not fit'): load_model(model(width=4), tmp_path / 'model.pt')
+    with pytest.raises(LTError, match='do not fit'): load_model(tmp_path / 'model.pt', model(width=4))
 
 def test_lr_follows_the_schedule_per_step():
     tr, _ = data()
@@ -79,7 +79,7 @@ def test_callbacks_can_swap_skip_and_stop():
             if learn.iter == 0: raise CancelBatch
         def after_batch(self, learn): self.n += 1
     class Stop(Callback):
-        def after_epoch(self, learn):
+        def after_validate(self, learn):   # the epoch's record is complete but not yet in the history
             learn.record['extra'] = 42
             if learn.epoch == 1: raise CancelFit
     skip = Skip()
