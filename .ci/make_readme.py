@@ -9,11 +9,12 @@ from pathlib import Path
 root = Path(__file__).resolve().parent.parent
 _dir = re.compile(r'^\s*#\s*\|')
 
-def _doc_url():
-    from configparser import ConfigParser
-    c = ConfigParser(); c.read(root/'settings.ini')
-    d = c['DEFAULT']
-    return d['doc_host'] + d['doc_baseurl'] + '/'
+def _notebook(page:str)->str:
+    "The notebook behind a docs page name ('data.html' -> 'nbs/00_data.ipynb'), as a path relative to the repository"
+    stem, parent = Path(page).stem, Path(page).parent
+    for nb in sorted((root/'nbs'/parent).glob('*.ipynb')):
+        if re.sub(r'^\d+[a-z]?_', '', nb.stem) == stem: return str(nb.relative_to(root))
+    raise SystemExit(f'README links to {page}, but no notebook in nbs/{parent} makes that page')
 
 def render(nb_path=root/'nbs'/'index.ipynb') -> str:
     nb = json.loads(Path(nb_path).read_text())
@@ -36,8 +37,8 @@ def render(nb_path=root/'nbs'/'index.ipynb') -> str:
                 if t: text.append(''.join(t))
         if text: out.append('```\n' + ''.join(text).rstrip('\n') + '\n```')
     body = '\n\n'.join(out) + '\n'
-    # relative page links point at the docs site (they are relative inside the site itself)
-    body = re.sub(r'\]\(((?:tutorials/)?[\w-]+\.html)\)', lambda m: f']({_doc_url()}{m.group(1)})', body)
+    # relative page links point at the notebooks that make the pages (they work on GitHub and in a clone)
+    body = re.sub(r'\]\(((?:tutorials/)?[\w-]+\.html)\)', lambda m: f']({_notebook(m.group(1))})', body)
     # nbdev's title cell: "# Title\n> summary" becomes a heading and a blockquote, as nbdev_readme writes them
     return '<!-- generated from nbs/index.ipynb by .ci/make_readme.py: edit the notebook, not this file -->\n\n' + body
 

@@ -181,7 +181,10 @@ def check_out(out, what:str='--out')->Path:
     p = out
     while not p.exists() and p != p.parent: p = p.parent
     if not p.is_dir(): raise LTError(f"{what} {out}: {p} is a file, so the folder cannot be created; choose another {what}")
-    if not os.access(p, os.W_OK | os.X_OK): raise LTError(f"{what} {out} is not writable ({p} is read-only for you); choose another {what}")
+    try:   # a real write (os.access says yes to root even on read-only file systems)
+        if not os.access(p, os.W_OK | os.X_OK): raise PermissionError
+        with tempfile.TemporaryFile(dir=p): pass
+    except OSError: raise LTError(f"{what} {out} is not writable ({p} is read-only for you); choose another {what}") from None
     return out
 
 def check_file(path, what:str='--html')->Path:
@@ -247,7 +250,7 @@ def plotly_js()->str:
     return plotly.offline.get_plotlyjs()
 
 def write_plotly_header(path)->Path:
-    "Write the docs pages' header: the installed plotly.js in one <script> (see above)"
+    "Write the docs pages' header: the installed plotly.js in one script element (see above)"
     import plotly.offline
     txt = f'<script charset="utf-8">/* plotly.js {plotly.offline.get_plotlyjs_version()} */\n{plotly_js()}</script>\n'
     return _atomic(path, lambda f: f.write(txt.encode()))

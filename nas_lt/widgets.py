@@ -186,7 +186,8 @@ def _lr_fig(height):
     fig = make_subplots(rows=3, cols=1, shared_xaxes=True, vertical_spacing=0.07,
                         subplot_titles=('weight learning rate', 'architecture learning rate', 'BBN mix'))
     fig.update_layout(height=height, margin=dict(l=60, r=10, t=60, b=40), legend=dict(x=1.02, y=1))
-    fig.update_yaxes(title_text='LR', row=1, col=1); fig.update_yaxes(title_text='LR', row=2, col=1)
+    for row in (1, 2):   # each learning rate on its own axis from 0, in powers of ten: 3e-4 is not a flat line at 0 next to 0.025
+        fig.update_yaxes(title_text='LR', rangemode='tozero', exponentformat='e', showexponent='all', row=row, col=1)
     fig.update_yaxes(title_text='weight', range=[-0.05, 1.05], row=3, col=1)
     fig.update_xaxes(title_text='epoch', row=3, col=1)
     return fig

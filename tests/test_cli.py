@@ -72,9 +72,33 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path):
     (['train', '--sampler', 'nope', '--epochs', '1'], "unknown sampler 'nope'"),
     (['train', '--epochs', '0'], 'epochs'),
     (['data', '--data', 'cifar10', '--root', '/nonexistent/cifar'], 'download'),
+    # every case below was a traceback or a silently wrong run once (issue 15's table); each must be one line, before any data
+    (['train', '--device', 'tpu', '--epochs', '1'], "unknown device 'tpu'"),
+    (['train', '--device', 'cuda:7', '--epochs', '1'], "cuda:7"),
+    (['train', '--model', 'resnet99', '--data', './no/such/folder'], "unknown model 'resnet99'"),   # the name, not the folder: checked first
+    (['train', '--schedule', 'zigzag'], "unknown schedule 'zigzag'"),
+    (['train', '--loss', 'focal:gama=2'], "loss 'focal' takes no option(s) ['gama']"),
+    (['train', '--imb-ratio', 'inf'], 'finite'),
+    (['train', '--imb-ratio', '1e9'], 'use a ratio of at most 500'),
+    (['train', '--imb-ratio', '1000'], 'use a ratio of at most 500'),
+    (['data', '--imb-ratio', '100', '--n-train', '50'], 'use a ratio of at most 50'),
+    (['train', '--n-train', '0'], '--n-train must be >= 1, got 0'),
+    (['train', '--lr', '-0.1'], '--lr must be > 0'),
+    (['train', '--out', '{file}'], 'is a file; give a folder'),
+    (['train', '--out', '{file}/sub'], 'is a file, so the folder cannot be created'),
+    (['train', '--out', '/proc/nas_lt_run'], 'is not writable'),
+    (['supernet', 'train', '--out', '{file}'], 'is a file; give a folder'),
+    (['darts', 'search', '--out', '{file}'], 'is a file; give a folder'),
+    (['data', '--html', '{dir}'], 'is a folder; give a file name'),
+    (['demo', '--parts', 'imbnas,warp'], "unknown --parts 'warp'"),
+    (['train', '--epochs', 'ten'], "expected an integer, got 'ten'"),
 ])
-def test_bad_input_is_one_line(argv, needle, capsys):
-    rc, err = _err(capsys, argv)
+def test_bad_input_is_one_line(argv, needle, capsys, tmp_path):
+    (tmp_path/'afile.json').write_text('{}'); (tmp_path/'adir').mkdir()
+    argv = [a.replace('{file}', str(tmp_path/'afile.json')).replace('{dir}', str(tmp_path/'adir')) for a in argv]
+    try: rc = main(argv)
+    except SystemExit as e: rc = e.code
+    err = capsys.readouterr().err
     assert rc == 2
     assert needle in err, err
     assert err.count('\n') == 1 and 'Traceback' not in err
@@ -90,6 +114,14 @@ def test_bad_folders(tmp_path, capsys):
     (root/'train'/'cat'/'bad.png').write_bytes(b'not an image')
     rc, err = _err(capsys, ['data', '--data', str(root)])
     assert rc == 2 and 'bad.png' in err
+
+def test_folder_with_too_few_images_for_the_ratio(tmp_path, capsys):
+    "An image folder whose tail would get no image at --imb-ratio 10 is refused, not trained with empty classes"
+    root = _folder(tmp_path/'imgs', classes=(('cat', 12), ('dog', 8), ('eel', 4)))
+    rc, err = _err(capsys, ['train', '--data', str(root), '--imb-ratio', '20', '--epochs', '1', '--out', str(tmp_path/'r')])
+    assert rc == 2 and 'leaves the smallest classes with no images (the largest has 12)' in err and err.count('\n') == 1
+    assert not (tmp_path/'r'/'ckpt.pt').exists()
+
 
 def test_console_script_exit_code(tmp_path):
     r = subprocess.run([sys.executable, '-m', 'nas_lt.cli', 'data', '--imb-ratio', '0'], capture_output=True, text=True)

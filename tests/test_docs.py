@@ -1,10 +1,11 @@
-"""The docs pages render with their figures.
+"""The docs pages and the reports render with their figures, offline.
 
 Quarto is not installable everywhere, so this test checks the docs the way quarto would see them:
 nbdev processes the notebooks (`proc_nbs`, the step behind `nbdev_proc_nbs`), nbconvert turns each
-processed notebook into an HTML page, and headless Chromium loads the page, runs its scripts and
-dumps the DOM. Every plotly figure on a page must have been drawn (an SVG inside its div).
-The pages load plotly.js from its CDN; offline, the test points them at the copy inside the plotly package.
+processed notebook into an HTML page, and the header that `_quarto.yml` puts into every page (the installed
+plotly.js, `nbs/_plotly.html`) is put into each page's <head>. Headless Chromium then loads the page with the
+network cut off, runs its scripts and dumps the DOM. Every plotly figure on a page must have been drawn (an SVG
+inside its div), and no page or report may load anything from the network.
 """
 import os, re, shutil, subprocess, sys, tempfile
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSERS = ('chromium', 'chromium-browser', 'google-chrome')
+OFFLINE = ['--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE localhost', '--proxy-server=http://127.0.0.1:9', '--proxy-bypass-list=<-loopback>']
 
 def _browser():
     for b in BROWSERS:
@@ -24,17 +26,20 @@ def _run(cmd, **kw):
     assert r.returncode == 0, f'{cmd}\n{r.stdout[-2000:]}\n{r.stderr[-4000:]}'
     return r
 
+def _header()->str:
+    "The header that _quarto.yml includes in every page"
+    import yaml
+    q = yaml.safe_load((ROOT/'_quarto.yml').read_text())
+    files = [i['file'] for i in q['format']['html']['include-in-header'] if 'file' in i]
+    assert files == ['_plotly.html'], files
+    return (ROOT/'nbs'/files[0]).read_text()
+
 @pytest.fixture(scope='module')
 def pages(tmp_path_factory):
-    "Processed notebooks converted to HTML pages, with plotly.js served from the local package"
-    import plotly
+    "Processed notebooks converted to HTML pages, with the docs' header in each"
     out = tmp_path_factory.mktemp('site')
-    proc = out/'_proc'
-    code = ("import sys; from nbdev.serve import proc_nbs; "
-            f"print(proc_nbs(n_workers=0, force=True))")
-    r = _run([sys.executable, '-c', code], cwd=ROOT)
-    src = ROOT/'_proc'
-    local_js = (Path(plotly.__file__).parent/'package_data'/'plotly.min.js').as_uri()
+    _run([sys.executable, '-c', "from nbdev.serve import proc_nbs; proc_nbs(n_workers=0, force=True)"], cwd=ROOT)
+    src, header = ROOT/'_proc', _header()
     nbs = sorted(p for p in src.rglob('*.ipynb') if '.ipynb_checkpoints' not in p.parts)
     assert nbs, 'proc_nbs produced no notebooks'
     htmls = {}
@@ -45,9 +50,7 @@ def pages(tmp_path_factory):
         _run([sys.executable, '-m', 'nbconvert', '--to', 'html', '--output', dest.stem, '--output-dir', str(dest.parent),
               '--TagRemovePreprocessor.enabled=True', '--TagRemovePreprocessor.remove_input_tags=remove_input',
               '--TagRemovePreprocessor.remove_cell_tags=remove_cell', str(nb)])
-        html = dest.read_text()
-        html = re.sub(r'https://cdn\.plot\.ly/plotly-[0-9.]+\.min\.js', local_js, html)
-        dest.write_text(html)
+        dest.write_text(dest.read_text().replace('</head>', header + '</head>', 1))
         htmls[str(rel)] = dest
     return htmls
 
@@ -64,13 +67,48 @@ def _quartoish(nb:Path):
 
 def _render(browser, page:Path, shot:Path|None=None):
     prof = tempfile.mkdtemp()
-    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', *OFFLINE,
              '--disable-background-networking', '--disable-component-update', '--disable-sync',
              f'--user-data-dir={prof}', '--allow-file-access-from-files', '--virtual-time-budget=15000']
     try:
         if shot: subprocess.run([browser, *flags, f'--screenshot={shot}', '--window-size=1200,2400', page.as_uri()], capture_output=True, timeout=120)
         return subprocess.run([browser, *flags, '--dump-dom', page.as_uri()], capture_output=True, text=True, timeout=120).stdout
     finally: shutil.rmtree(prof, ignore_errors=True)
+
+_REMOTE = re.compile(r'<script[^>]+src=["\']https?://', re.I)
+
+def test_no_output_loads_from_the_network():
+    "No notebook output and no docs header loads a script from the network (nbconvert's own page template is not the docs')"
+    import json
+    assert not _REMOTE.search(_header())
+    for nb in sorted((ROOT/'nbs').rglob('*.ipynb')):
+        for c in json.loads(nb.read_text())['cells']:
+            for o in c.get('outputs', []):
+                h = o.get('data', {}).get('text/html', '')
+                h = ''.join(h) if isinstance(h, list) else h
+                assert not _REMOTE.search(h) and 'cdn.plot.ly' not in h, f'{nb.name}: an output loads a script from the network'
+
+def test_report_draws_offline(tmp_path):
+    "An HTML report (nas-lt's results) embeds plotly.js and draws with the network off"
+    import plotly.graph_objects as go
+    from nas_lt.core import write_report
+    r = write_report(tmp_path/'r.html', 'Report', ['a figure:', go.Figure(go.Bar(y=[3, 1, 2])), go.Figure(go.Scatter(y=[1, 2]))])
+    assert not _REMOTE.search(r.read_text())
+    dom = _render(_browser(), r)
+    assert len(re.findall(r'<svg[^>]*class="main-svg"', dom)) >= 2
+
+def test_sidebar_lists_every_notebook_in_sections():
+    import yaml
+    sb = yaml.safe_load((ROOT/'nbs'/'sidebar.yml').read_text())['website']['sidebar']['contents']
+    listed = {e for e in sb if isinstance(e, str)} | {x for s in sb if isinstance(s, dict) for x in s['contents']}
+    nbs = {str(p.relative_to(ROOT/'nbs')) for p in (ROOT/'nbs').rglob('*.ipynb') if not p.name.startswith('.') and '.ipynb_checkpoints' not in p.parts}
+    assert listed == nbs, (sorted(nbs - listed), sorted(listed - nbs))
+    assert [s['section'] for s in sb if isinstance(s, dict)] == ['Core', 'IMB-NAS', 'DARTS+BBN', 'Tools', 'Tutorials']
+
+def test_readme_links_point_at_files_in_the_repository():
+    for link in re.findall(r'\]\(([^)#]+)', (ROOT/'README.md').read_text()):
+        if link.startswith('http'): continue
+        assert (ROOT/link).exists(), link
 
 def test_every_notebook_has_a_page(pages):
     names = {Path(k).stem for k in pages}
@@ -87,7 +125,7 @@ def test_pages_draw_their_figures(pages):
         n_figs = len(set(re.findall(r'id="(naslt-[0-9a-f]+)"', html)))
         if not n_figs: continue
         dom = _render(browser, page)
-        drawn = len(re.findall(r'class="main-svg"', dom))
+        drawn = len(re.findall(r'<svg[^>]*class="main-svg"', dom))   # drawn figures (not plotly.js's own source, which is in the page)
         assert drawn >= n_figs, f'{rel}: {n_figs} figures on the page, {drawn} drawn'
         total += n_figs
     assert total >= 3, f'only {total} figures across the docs'
