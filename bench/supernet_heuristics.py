@@ -102,26 +102,31 @@ def load():
 def table(rows):
     key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
     truth = {key(r): r for r in rows if r['kind'] == 'standalone' and r['seed'] == 0}
-    out = ['| config | epochs | images | size | mean inherited bal. acc. | stand-alone mean | gap | Kendall τ (95% CI) | supernet CPU s |',
-           '|---|---:|---:|---:|---:|---:|---:|---|---:|']
+    seeds = {}
+    for r in rows:
+        if r['kind'] == 'standalone': seeds.setdefault(key(r), []).append(r['standalone'])
+    out = ['| config | epochs | images | size | mean inherited bal. acc. | stand-alone mean | gap | Kendall τ vs seed 0 (95% CI) | τ vs mean of stand-alone seeds (95% CI) | supernet CPU s |',
+           '|---|---:|---:|---:|---:|---:|---:|---|---|---:|']
     for r in rows:
         if r['kind'] != 'supernet': continue
         t = truth.get(key(r))
         inh = np.array(r['inherited'])
         if t is not None:
             sa = np.array(t['standalone']); tau = tau_ci(inh, sa)
-            extra = f"{sa.mean():.3f} | {inh.mean() - sa.mean():+.3f} | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f})"
-        else: extra = '– | – | –'
+            ms = np.mean(seeds[key(r)], 0); tm = tau_ci(inh, ms)
+            extra = (f"{sa.mean():.3f} | {inh.mean() - sa.mean():+.3f} | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f}) | "
+                     f"{tm['tau']:.2f} ({tm['ci95'][0]:.2f}, {tm['ci95'][1]:.2f}), {len(seeds[key(r)])} seeds")
+        else: extra = '– | – | – | –'
         name = r['config'] if r['seed'] == 0 else f"{r['config']} (seed {r['seed']})"
         out.append(f"| {name} | {r['epochs']} | {r['n_train'] * 10} | {r['size']} | {inh.mean():.3f} | {extra} | {r['cpu_s']:.0f} |")
     for t in truth.values():
         out.append(f"| stand-alone ({len(t['archs'])} archs) | {t['epochs']} | {t['n_train'] * 10} | {t['size']} | – | "
-                   f"{np.mean(t['standalone']):.3f} | – | – | {np.mean(t['cpu_s_each']):.0f} each |")
+                   f"{np.mean(t['standalone']):.3f} | – | – | – | {np.mean(t['cpu_s_each']):.0f} each |")
         for o in rows:   # the noise ceiling: the same architectures trained alone with another seed
             if o['kind'] == 'standalone' and o['seed'] != 0 and key(o) == key(t):
                 tau = tau_ci(np.array(t['standalone']), np.array(o['standalone']))
                 out.append(f"| stand-alone seed {o['seed']} vs seed 0 (noise ceiling) | {o['epochs']} | {o['n_train'] * 10} | {o['size']} | – | "
-                           f"{np.mean(o['standalone']):.3f} | – | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f}) | {np.mean(o['cpu_s_each']):.0f} each |")
+                           f"{np.mean(o['standalone']):.3f} | – | {tau['tau']:.2f} ({tau['ci95'][0]:.2f}, {tau['ci95'][1]:.2f}) | – | {np.mean(o['cpu_s_each']):.0f} each |")
 
     return '\n'.join(out)
 

@@ -17,7 +17,7 @@ from .evaluate import batches, bn_batches, predict, mean_metrics, evaluate_archs
 from .losses import get_loss
 from .schedules import get_schedule
 from .data import get_data, stratified_split, long_tailed, Augment, LTData
-from .supernet import Supernet, load_supernet, SPACES
+from .supernet import Supernet, load_supernet, SPACES, SAMPLINGS
 from .supernet import fit_supernet
 
 # %% auto #0
@@ -127,12 +127,13 @@ def fit_head(sn:Supernet,            # supernet whose `head` is trained (the bac
 
 # %% ../nbs/11_adapt.ipynb #13e061d7
 def train_all(sn:Supernet, train:LTData, st:Strategy, epochs:int, lr:float, batch_size:int=128, seed:int=0,
-              device=None, out=None, resume:bool=False, show_progress:bool=True, config=None)->list[dict]:
+              device=None, out=None, resume:bool=False, show_progress:bool=True, config=None,
+              sampling:str='uniform', n_paths:int=4)->list[dict]:
     "P2/P3: train backbone and head on `train` by path sampling, with the strategy's loss and step schedule"
     sched = get_schedule('step', milestones=st.milestones, gamma=st.gamma) if st.milestones else get_schedule('constant')
     loss = get_loss(st.loss, train.counts, **(dict(drw_frac=st.drw_frac) if st.loss == 'drw' else {}))
     return fit_supernet(sn, train, None, epochs=epochs, lr=lr, loss=loss, schedule=sched, batch_size=batch_size, seed=seed,
-                        device=device, out=out, resume=resume, progress=show_progress, config=config)
+                        sampling=sampling, n_paths=n_paths, device=device, out=out, resume=resume, progress=show_progress, config=config)
 
 # %% ../nbs/11_adapt.ipynb #a1bfedad
 @dataclass
@@ -145,6 +146,8 @@ class AdaptConfig(DataConfig, RunConfig):
     lr:float|None=arg(None, lo=0, lo_open=True)  # learning rate (default: the paper's, p1/p2 0.01, p3 0.1)
     batch_size:int=arg(128, lo=1)       # batch size
     n_paths:int|None=arg(None, lo=1)    # p1: cached paths the head is trained on (default: epochs/12, 1 to 16)
+    sampling:str=arg('uniform', choices=SAMPLINGS)  # p2/p3: paths per training step, as in `nas-lt supernet train` (uniform, fair, sandwich)
+    train_paths:int=arg(4, lo=2)        # p2/p3 with --sampling sandwich: paths per step
     eval_archs:int=arg(8, lo=1)         # sampled subnets the reported metrics are averaged over
     n_bn:int=arg(10, lo=1)              # batches for BatchNorm re-calibration of each subnet
     val_frac:float=arg(0.2, lo=0, hi=1, lo_open=True)  # held-out part of the target's training set (the search scores on it)
@@ -186,7 +189,8 @@ def adapt(cfg)->tuple:
                 torch.manual_seed(seed)
                 sn = Supernet(sn.space.name, n_classes=train.n_classes, image_size=sn.image_size, **sn.space.kw).to(device)
             else: sn.replace_head(train.n_classes)
-            hist = train_all(sn, fit, st, epochs, lr, bs, seed, device, out, cfg.resume, cfg.progress, config=cfg)
+            hist = train_all(sn, fit, st, epochs, lr, bs, seed, device, out, cfg.resume, cfg.progress, config=cfg,
+                             sampling=cfg.sampling, n_paths=cfg.train_paths)
         wall, cpu = time.perf_counter() - t0, time.process_time() - c0
         metrics = dict(strategy=st.name, description=st.description, epochs=epochs if st.trains != 'nothing' else 0, lr=lr,
                        imb_ratio=cfg.imb_ratio, n_classes=train.n_classes, train_counts=fit.counts, wall_time_s=wall, cpu_time_s=cpu,

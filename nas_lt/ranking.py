@@ -112,11 +112,7 @@ def ranking_study(cfg, *, archs:list|None=None)->dict:
     device, seed = get_device(cfg.device), cfg.seed
     sn = load_supernet(cfg.supernet, space=cfg.space) if isinstance(cfg.supernet, (str, Path)) else cfg.supernet
     if archs is None and cfg.archs_json is not None: archs = load_json(cfg.archs_json)
-    rng = random.Random(seed)
-    archs = [sn.validate_arch(a) for a in archs] if archs is not None else []
-    while len(archs) < cfg.k and len(archs) < sn.space.size:
-        a = sn.sample(rng)
-        if a not in archs: archs.append(a)
+    archs = sn.sample_distinct(cfg.k, seed, archs or [])
     source, target = cfg.data, cfg.target if cfg.target is not None else cfg.data
     name = lambda d: d if isinstance(d, (str, Path)) else 'data'
     settings = [('source', source, r) for r in cfg.source_ratios] + [('target', target, r) for r in cfg.target_ratios]

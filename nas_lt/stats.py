@@ -98,6 +98,10 @@ def bootstrap_ci(statistic,             # f(*samples) -> float
                                     method=method, rng=np.random.default_rng(seed))
         lo, hi = res.confidence_interval
         if np.isfinite(lo) and np.isfinite(hi): break
+    dist = np.asarray(res.bootstrap_distribution)
+    if not (np.isfinite(lo) and np.isfinite(hi)) and np.isfinite(dist).mean() >= 0.5:
+        # a statistic undefined on some resamples (e.g. tau of a resample whose scores are all tied): percentiles of the rest
+        lo, hi = np.percentile(dist[np.isfinite(dist)], [100 * (1 - level) / 2, 100 * (1 + level) / 2])
     ci = [_f(lo), _f(hi)]
     return (ci, res.bootstrap_distribution) if distribution else ci
 
@@ -114,7 +118,7 @@ def tau_vs_ceiling(a, b,        # scores of the architectures in two settings
     "tau(a, b) - tau(c, d) with a paired bootstrap interval and p-value over architectures"
     diff = lambda a, b, c, d: kendall_tau(a, b) - kendall_tau(c, d)
     d0 = diff(a, b, c, d)
-    if not np.isfinite(d0): return dict(diff=math.nan, ci95=[math.nan, math.nan], p_value=math.nan)
+    if not np.isfinite(d0): return dict(diff=math.nan, ci95=[math.nan, math.nan], p_value=math.nan, tau=kendall_tau(a, b), ceiling=kendall_tau(c, d))
     ci, dist = bootstrap_ci(diff, a, b, c, d, seed=seed, n_resamples=n_resamples, distribution=True)
     dist = dist[np.isfinite(dist)]
     p = min(1., 2 * min(float((dist <= 0).mean()), float((dist >= 0).mean()))) if len(dist) else math.nan

@@ -391,6 +391,16 @@ class Supernet(nn.Module):
         "An architecture drawn uniformly (each position independently)"
         rng = rng or random
         return tuple(rng.choice(cs) for cs in self.choices)
+    def sample_distinct(self, k:int, seed:int=0, archs:list=())->list[tuple]:
+        "`archs` (checked) then distinct seeded draws, `k` architectures in all (fewer if the space is smaller)"
+        out, rng = [], random.Random(seed)
+        for a in archs:
+            a = self.validate_arch(a)
+            if a not in out: out.append(a)
+        while len(out) < min(k, self.space.size):
+            a = self.sample(rng)
+            if a not in out: out.append(a)
+        return out
     def set_active(self, arch)->Supernet:
         "Make `arch` the path that `forward` runs"
         self.arch = self.validate_arch(arch)
@@ -678,7 +688,7 @@ class SupernetTrainConfig(DataConfig, RunConfig):
 
     presets = {'paper': dict(space='mbv2', sampling='uniform', epochs=600, lr=0.1, schedule='imbnas_step', batch_size=128),
                'cpu': dict(space='mbv2', space_kw=dict(width=0.25, depths=[1, 2, 2, 1], strides=[2, 2, 2, 1], last=64, sharing='nested'),
-                           sampling='uniform', epochs=12, lr=0.1, schedule='cosine', batch_size=128)}
+                           sampling='sandwich', n_paths=4, epochs=12, lr=0.2, schedule='cosine', batch_size=128)}   # bench/results_supernet_heuristics.md
 
     def check(self):
         super().check()
