@@ -13,19 +13,20 @@ configurations compile theirs); printed: the median wall time and process CPU ti
 the cores) and the peak RSS of the whole process (torch + model + data + all steps; on CUDA the peak allocated
 GPU memory instead).
 
-With `--malloc tuned` (the default) every configuration runs as the `nas-lt` commands do, with glibc's malloc told to
-keep freed memory (`nas_lt.core.tune_malloc`); `--malloc default` leaves glibc's settings, under which a step can
+With `--malloc tuned` (the default) glibc's malloc is told to keep freed memory (`nas_lt.core.tune_malloc`, which
+`nas-lt darts search --tune-malloc` opts into); `--malloc default` leaves glibc's settings, under which a step can
 spend a second page-faulting its freed activations back in.
 
 Configurations (order 1 = first order, 2 = second order):
 - classic1/classic2: the classic public implementation's way: the literal mixed op (all 8 ops including
   `none`, a python-loop weighted sum, NCHW), `loss.backward()` over all parameters in the architecture step, and,
   for the second order, a copy of the network for the unrolled weights (as pt.darts / the DARTS code do);
-- fast1/fast2: nas_lt (`DartsNetwork` defaults: fast mixed op, channels_last; `Architect`);
-- ckpt1/ckpt2: nas_lt with `checkpoint=True` (each cell recomputed in the backward pass);
+- literal1: nas_lt's literal network (`nas_lt.darts.DartsNetwork`, channels_last) with nas_lt's `Architect`;
+- fast1/fast2: nas_lt's eager speed layer (`nas_lt.darts_fast.fast(net)`, the `fast` backend) with `Architect`;
+- ckpt1/ckpt2: `fast(DartsNetwork(checkpoint=True))` (each cell recomputed in the backward pass);
 - bbn1: DARTS+BBN (nas_lt.darts_bbn.DartsBBN, if present) first order, weight step on a uniform and a
   reversed batch with the BBN loss, architecture step on one validation batch;
-- comp1/comp2/compckpt1/bbncomp1: the same as fast1/fast2/ckpt1/bbn1 with `compiled=True` (TorchInductor-compiled
+- comp1/comp2/compckpt1/bbncomp1: the same as fast1/fast2/ckpt1/bbn1 with `fast(net, compiled=True)` (the `compiled` backend: TorchInductor-compiled
   CPU kernels). The first step compiles the kernels (or loads them from inductor's disk cache): it is
   reported as `first_step_wall_s`; the timed step is a later one.
 """
@@ -35,7 +36,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CONFIGS = ['classic1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1', 'comp1', 'comp2', 'compckpt1', 'bbncomp1']
+CONFIGS = ['classic1', 'literal1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1', 'comp1', 'comp2', 'compckpt1', 'bbncomp1']
 
 def _cpu(): r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 
@@ -82,7 +83,8 @@ def make_step(cfg, a):
     "Build configuration `cfg`; returns (step function, device)"
     torch.set_num_threads(a.threads)
     from nas_lt.darts import DartsNetwork, Architect, search_step
-    if getattr(a, 'malloc', 'tuned') == 'tuned':   # as `nas-lt darts search` does (nas_lt.core.tune_malloc)
+    from nas_lt.darts_fast import fast
+    if getattr(a, 'malloc', 'tuned') == 'tuned':   # opt-in in `nas-lt darts search --tune-malloc`
         from nas_lt.core import tune_malloc
         tune_malloc()
     from nas_lt.core import get_device
@@ -93,18 +95,18 @@ def make_step(cfg, a):
     xt, xv = torch.randn(a.batch, 3, 32, 32, device=dev), torch.randn(a.batch, 3, 32, 32, device=dev)
     yt, yv = torch.randint(0, 10, (a.batch,), device=dev), torch.randint(0, 10, (a.batch,), device=dev)
     compiled = kind.startswith('comp') or kind == 'bbncomp'
+    speed = (lambda net: fast(net, compiled=compiled)) if kind not in ('classic', 'literal') else (lambda net: net)
     if kind.startswith('bbn'):
         from nas_lt.darts_bbn import DartsBBN, SearchLoss
-        model = DartsBBN(C=a.C, n_classes=10, layers=a.layers, compiled=compiled).to(dev)
+        model = speed(DartsBBN(C=a.C, n_classes=10, layers=a.layers)).to(dev)
         xr, yr = torch.randn_like(xt), torch.randint(0, 10, (a.batch,), device=dev)
         loss = SearchLoss(nn.CrossEntropyLoss()); loss.alpha = 0.5
         arch = Architect(model, loss_fn=loss, order=order)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         def step(): search_step(model, arch, w_opt, (xt, xr), (yt, yr), xv, yv, loss_fn=loss)
     else:
-        model = DartsNetwork(C=a.C, n_classes=10, layers=a.layers, fast=kind != 'classic',
-                             channels_last=kind != 'classic', checkpoint=kind in ('ckpt', 'compckpt'),
-                             compiled=compiled).to(dev)
+        model = speed(DartsNetwork(C=a.C, n_classes=10, layers=a.layers, channels_last=kind != 'classic',
+                                   checkpoint=kind in ('ckpt', 'compckpt'))).to(dev)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         if kind == 'classic':
             arch = ClassicArchitect(model, order)
