@@ -113,11 +113,13 @@ def demo_part(out:Path, quick:bool=False)->dict:
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     cfg = (dict(n_src=40, n_tgt=120, depths=(1, 1, 1, 1), sn_epochs=5, head_epochs=40, pop=6, gens=3, epochs=4) if quick else
            dict(n_src=80, n_tgt=200, depths=(1, 1, 1, 1), sn_epochs=10, head_epochs=60, pop=8, gens=4, epochs=8))
-    space_kw = dict(width=0.25, depths=cfg['depths'], strides=(2, 2, 2, 1), last=64)
+    pre = SupernetTrainConfig.presets['cpu']      # the measured CPU preset (nested weights, sandwich rule, lr 0.2), at the demo's size
+    space_kw = dict(pre['space_kw'], depths=cfg['depths'])
     t0 = time.time()
     src = get_data('synthetic', 1, seed=0, n_train=cfg['n_src'], n_test=20)
     tgt = get_data('synthetic', 100, seed=1, n_train=cfg['n_tgt'], n_test=50)
-    train_supernet(src, 1, 'mbv2', epochs=cfg['sn_epochs'], out=out/'source', space_kw=space_kw, valid=False, progress=False, batch_size=32)
+    train_supernet(src, 1, 'mbv2', epochs=cfg['sn_epochs'], out=out/'source', space_kw=space_kw, sampling=pre['sampling'], n_paths=pre['n_paths'],
+                   lr=pre['lr'], schedule=pre['schedule'], valid=False, progress=False, batch_size=32)
     _, p1 = adapt(out/'source'/'supernet.pt', tgt, 1, 'p1', epochs=cfg['head_epochs'], lr=0.05, out=out/'p1', eval_archs=2, n_bn=2, progress=False)
     skw = dict(population=cfg['pop'], generations=cfg['gens'], n_cross=cfg['pop'] // 2, n_mut=cfg['pop'] // 2, topk=3, n_bn=2,
                batch_size=64, progress=False)
@@ -132,9 +134,7 @@ def demo_part(out:Path, quick:bool=False)->dict:
         if s is None: model, mf = resnet32(train.n_classes), None
         else:
             sn = Supernet('mbv2', train.n_classes, **space_kw); model, mf = sn.extract(s['arch']), s['mmacs']
-        if mf is None:
-            from nas_lt.supernet import count_macs
-            mf = count_macs(model) / 1e6
+        if mf is None: mf = count_macs(model) / 1e6
         m, secs = _train_eval(model, train, test, cfg['epochs'], batch_size=32, lr=0.05)
         rows.append({'model': name, 'arch': '-'.join(s['arch']) if s else 'resnet32', 'MMACs': round(mf, 2),
                      'accuracy': m['accuracy'], 'balanced': m['balanced_accuracy'], 'many': m['many_shot'],
@@ -144,7 +144,7 @@ def demo_part(out:Path, quick:bool=False)->dict:
     fig = go.Figure([go.Bar(name=r['model'], x=['many', 'medium', 'few', 'balanced'], y=[r['many'], r['medium'], r['few'], r['balanced']]) for r in rows])
     fig.update_layout(barmode='group', height=320, yaxis_title='test accuracy',
                       title=f"Retrained {cfg['epochs']} epochs on synthetic-LT (ratio 100): accuracy by group")
-    md = md_table(rows) + (f"\n\nSupernet {cfg['sn_epochs']} epochs on the balanced source, P1 head {cfg['head_epochs']} epochs, "
+    md = md_table(rows) + (f"\n\nSupernet {cfg['sn_epochs']} epochs on the balanced source (the cpu preset: nested weights, sandwich rule), P1 head {cfg['head_epochs']} epochs, "
                            f"evolution with population {cfg['pop']} x {cfg['gens']} generations (the paper: 50 x 20); "
                            f"pipeline {t_pipeline:.0f} s. A demo scale: differences between rows are within noise.")
     return dict(name='IMB-NAS: supernet adaptation and search on the long-tailed target', markdown=md,
