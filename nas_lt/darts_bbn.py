@@ -21,6 +21,7 @@ from .ops import DARTS_OPS, check_ops
 from .learner import Learner, Callback
 from .darts import DartsNetwork, Architect, constant, save_genotype, genotype_to_dict
 from .darts_fast import BACKENDS, default_backend
+from .darts_diag import HessianTracker, search_diagnostics
 from .bbn import BBN, BBNLearner, bbn_loss, reset_init
 
 # %% auto #0
@@ -193,6 +194,13 @@ class DartsSearchConfig(DataConfig, RunConfig):
     augment:bool=True                           # random crop + flip on both halves (as DARTS)
     backend:str|None=arg(None, choices=BACKENDS)  # literal, fast or compiled (nas_lt.darts_fast; default: fast on CPU, literal on CUDA)
     tune_malloc:bool=False                      # keep freed memory in this process (glibc; faster CPU steps; see nas_lt.core.tune_malloc)
+    hessian_every:int=arg(0, lo=0)              # measure the dominant Hessian eigenvalue w.r.t. the alphas every N epochs (0: never; nas_lt.darts_diag)
+    hessian_batches:int=arg(1, lo=1)            # validation batches averaged per eigenvalue
+    hessian_iters:int=arg(20, lo=1)             # power iterations per eigenvalue
+    early_stop:bool=False                       # DARTS-ES (Zela et al. 2020): measure every epoch, stop when the eigenvalue grows, keep earlier alphas
+    es_k:int=arg(5, lo=1)                       # DARTS-ES: compare with the eigenvalue this many epochs before, and restore those alphas
+    es_window:int=arg(5, lo=1)                  # DARTS-ES: epochs averaged on each side of the comparison
+    es_ratio:float=arg(0.75, lo=0, lo_open=True)  # DARTS-ES: stop when mean(before) / mean(now) falls below this
     preset:str|None=None                        # a named set of settings: quick (a smoke test)
 
     presets = {'quick': dict(n_train=60, n_test=20, channels=8, layers=5, batch_size=32)}
@@ -229,6 +237,9 @@ def darts_search(cfg, *, cbs=())->dict:
     loss = SearchLoss(crit)
     architect = Architect(model, loss_fn=loss, arch_lr=cfg.arch_lr, arch_wd=cfg.arch_wd, order=cfg.order, w_momentum=0.9, w_wd=3e-4)
     step = ArchitectStep(architect, a_dls, cfg.arch_lr, arch_schedule(cfg.arch_lr_schedule, cfg.mix), loss)
+    if cfg.hessian_every or cfg.early_stop:
+        cbs = [HessianTracker(loss, mk(a_half, sampler, 9), every=cfg.hessian_every or 1, n_batches=cfg.hessian_batches, iters=cfg.hessian_iters,
+                              early_stop=cfg.early_stop, k=cfg.es_k, window=cfg.es_window, ratio=cfg.es_ratio), *cbs]
     kw = dict(loss_fn=crit, lr=cfg.w_lr, momentum=0.9, wd=3e-4, opt='sgd', schedule=get_schedule('cosine', min_mult=cfg.w_lr_min / cfg.w_lr),
               epochs=cfg.epochs, cbs=[step, *cbs], device=dev, out=cfg.out, grad_clip=5., seed=cfg.seed, progress=cfg.progress,
               config=cfg, logger=cfg.logger, counts=train.counts,
@@ -243,6 +254,7 @@ def darts_search(cfg, *, cbs=())->dict:
                    search_accuracy=m, history=learn.history, alpha_history=step.alpha_history,
                    wall_time_s=time.time() - t0, cpu_time_s=time.process_time() - c0, backend=cfg.backend or default_backend(dev),
                    world_size=world_size())
+        res['diagnostics'] = search_diagnostics(res)
         if cfg.out is not None and is_main():
             save_genotype(geno, Path(cfg.out) / 'genotype.json')
             save_json(res, Path(cfg.out) / 'metrics.json')

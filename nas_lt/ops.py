@@ -45,15 +45,17 @@ class FactorizedReduce(nn.Module):
         if stride not in (1, 2): raise LTError(f"FactorizedReduce supports stride 1 or 2, got {stride}")
         self.stride, self.relu = stride, nn.ReLU(inplace=False)
         if stride == 2:
-            self.convs = nn.ModuleList([nn.Conv2d(C_in, c, 1, stride=2, bias=False) for c in (C_out // 2, C_out - C_out // 2)])
+            # stride 2 as a 1x1 convolution of every other pixel: the same numbers as `Conv2d(..., stride=2)`, and it avoids a
+            # heap corruption in torch 2.14's CPU backward of strided 1x1 convolutions on channels_last inputs (e.g. 6 -> 2 channels, 8x8)
+            self.convs = nn.ModuleList([nn.Conv2d(C_in, c, 1, bias=False) for c in (C_out // 2, C_out - C_out // 2)])
         else: self.convs = nn.ModuleList([nn.Conv2d(C_in, C_out, 1, bias=False)])
         self.bn = nn.BatchNorm2d(C_out, affine=affine)
 
     def forward(self, x):
         x = self.relu(x)
         if self.stride == 1: return self.bn(self.convs[0](x))
-        y = F.pad(x, (0, 1, 0, 1))[:, :, 1:, 1:]
-        return self.bn(torch.cat([self.convs[0](x), self.convs[1](y)], dim=1))
+        y = F.pad(x, (0, 1, 0, 1))[:, :, 1::2, 1::2]      # the odd pixels, a zero row/column where the size is odd
+        return self.bn(torch.cat([self.convs[0](x[:, :, ::2, ::2]), self.convs[1](y)], dim=1))
 
 class Zero(nn.Module):
     "The `none` operation: zeros of the output's shape"
