@@ -22,6 +22,7 @@ from .learner import Learner, Callback
 from .darts import DartsNetwork, Architect, constant, save_genotype, genotype_to_dict
 from .darts_fast import BACKENDS, default_backend
 from .darts_diag import HessianTracker, search_diagnostics
+from .pc_darts import SEARCH_NETWORKS
 from .bbn import BBN, BBNLearner, bbn_loss, reset_init
 
 # %% auto #0
@@ -35,19 +36,21 @@ class DartsBBN(BBN):
                  n_classes:int=10,          # classes
                  layers:int=8,              # cells (the last `n_branch` of them form each branch)
                  n_branch:int=1,            # cells duplicated into the two branches
-                 **net_kw):                 # passed to `DartsNetwork` (steps, multiplier, stem_multiplier, ops)
+                 net:type=DartsNetwork,     # the search network whose cells it shares out (`DartsNetwork`, `PCDartsNetwork`)
+                 **net_kw):                 # passed to `net` (steps, multiplier, stem_multiplier, ops; PC-DARTS: k, edge_norm)
         if not 1 <= n_branch < layers: raise LTError(f"n_branch must be in [1, layers-1] = [1, {layers-1}], got {n_branch}")
-        net = DartsNetwork(C=C, n_classes=n_classes, layers=layers, **net_kw)
+        net = net(C=C, n_classes=n_classes, layers=layers, **net_kw)
         cells = list(net.cells)
         super().__init__(nn.ModuleList(cells[:-n_branch]), nn.ModuleList(cells[-n_branch:]), net.classifier.in_features, n_classes,
                          pool=nn.Sequential(net.global_pooling, nn.Flatten()), init=reset_init)
         self.stem = net.stem
         self.alphas_normal, self.alphas_reduce = net.alphas_normal, net.alphas_reduce
+        if getattr(net, 'edge_norm', False): self.betas_normal, self.betas_reduce = net.betas_normal, net.betas_reduce
         self._net = [net]  # a plain list: the network's modules are registered above, not twice
         net.classifier = nn.Identity()
-        self._kw = dict(C=C, n_classes=n_classes, layers=layers, n_branch=n_branch, **net_kw)
+        self._kw = dict(C=C, n_classes=n_classes, layers=layers, n_branch=n_branch, net=type(net), **net_kw)
 
-    def _w(self, cell): return F.softmax(self.alphas_reduce if cell.reduction else self.alphas_normal, dim=-1)
+    def _w(self, cell): return self._net[0].arch_weights()[1 if cell.reduction else 0]
     def run_trunk(self, x):
         if self._net[0].channels_last: x = x.contiguous(memory_format=torch.channels_last)
         s0 = s1 = self.stem(x)
@@ -61,12 +64,12 @@ class DartsBBN(BBN):
         "The cells whose output only other cells read: the trunk and all but the last cell of each branch"
         return [*self.trunk, *self.branch_c[:-1], *self.branch_r[:-1]]
 
-    def alphas(self): return [self.alphas_normal, self.alphas_reduce]
+    def alphas(self): return self._net[0].alphas()
     def weights(self):
         "All parameters but the architecture parameters"
         ids = {id(a) for a in self.alphas()}
         return [p for p in self.parameters() if id(p) not in ids]
-    def arch_weights(self): return F.softmax(self.alphas_normal, -1), F.softmax(self.alphas_reduce, -1)
+    def arch_weights(self): return self._net[0].arch_weights()
     def genotype(self):
         "The discrete cell (shared by both branches) derived from the current alphas"
         return self._net[0].genotype()
@@ -184,6 +187,9 @@ class DartsSearchConfig(DataConfig, RunConfig):
     channels:int=arg(16, lo=1)                  # initial channels of the search network
     layers:int=arg(8, lo=3)                     # cells of the search network
     n_branch:int=arg(1, lo=1)                   # bbn mode: cells duplicated into the two branches
+    variant:str=arg('darts', choices=SEARCH_NETWORKS)  # search network: darts, or pc_darts (partial channels, Xu et al. 2020)
+    pc_k:int=arg(4, lo=1)                       # pc_darts: 1/k of each edge's channels are searched
+    edge_norm:bool=True                         # pc_darts: edge normalisation (an edge weight per edge, softmaxed per node)
     ops:tuple=tuple(DARTS_OPS)                  # candidate operations of every edge (nas_lt.ops.OPS), 'none' first if at all
     loss:str|None=None                          # loss (default: the mode's; e.g. cb, focal:gamma=1)
     sampler:str|None=arg(None, choices=SAMPLERS)  # sampler of the training batches (default: the mode's)
@@ -211,6 +217,10 @@ class DartsSearchConfig(DataConfig, RunConfig):
         if 'none' in self.ops and self.ops[0] != 'none': raise LTError("--ops: 'none' must come first if it is there; reorder the ops")
         if self.loss is not None: check_loss(self.loss)
         if self.w_lr_min > self.w_lr: raise LTError(f"--w-lr-min ({self.w_lr_min:g}) must not exceed --w-lr ({self.w_lr:g})")
+        if self.variant != 'darts':
+            if self.backend not in (None, 'literal'):
+                raise LTError(f"--backend {self.backend}: the fast kernels know DARTS's edge only; use --backend literal with --variant {self.variant}")
+            if self.channels % self.pc_k: raise LTError(f"--channels {self.channels} is not divisible by --pc-k {self.pc_k}; choose k dividing it")
         if SEARCH_MODES[self.mode].bbn and not self.n_branch < self.layers:
             raise LTError(f"--n-branch must be below --layers ({self.layers}), got {self.n_branch}")
 
@@ -229,10 +239,12 @@ def darts_search(cfg, *, cbs=())->dict:
     mk = lambda ds, s, sd: BatchLoader(ds, cfg.batch_size, sampler=s, augment=aug, device=dev, drop_last=True, seed=cfg.seed + sd)
     a_dls = [mk(a_half, s, 2 + i) for i, s in enumerate(ARCH_STEPS[cfg.arch_step] if mode.bbn else (sampler,))]
     test_dl = BatchLoader(test, 256, sampler=None, augment=None, device=dev, rank=0, world_size=1)
-    net_kw = dict(ops=list(cfg.ops))
-    model = (DartsBBN(cfg.channels, train.n_classes, cfg.layers, cfg.n_branch, **net_kw) if mode.bbn
-             else DartsNetwork(C=cfg.channels, n_classes=train.n_classes, layers=cfg.layers, **net_kw))
-    model = BACKENDS[cfg.backend or default_backend(dev)](model.to(dev))
+    net, net_kw = SEARCH_NETWORKS[cfg.variant], dict(ops=list(cfg.ops))
+    if cfg.variant == 'pc_darts': net_kw.update(k=cfg.pc_k, edge_norm=cfg.edge_norm)
+    model = (DartsBBN(cfg.channels, train.n_classes, cfg.layers, cfg.n_branch, net=net, **net_kw) if mode.bbn
+             else net(C=cfg.channels, n_classes=train.n_classes, layers=cfg.layers, **net_kw))
+    backend = cfg.backend or (default_backend(dev) if cfg.variant == 'darts' else 'literal')
+    model = BACKENDS[backend](model.to(dev))
     crit = get_loss(cfg.loss or mode.loss, w_half.counts).to(dev)
     loss = SearchLoss(crit)
     architect = Architect(model, loss_fn=loss, arch_lr=cfg.arch_lr, arch_wd=cfg.arch_wd, order=cfg.order, w_momentum=0.9, w_wd=3e-4)
@@ -252,7 +264,7 @@ def darts_search(cfg, *, cbs=())->dict:
         geno, m = model.genotype(), learn.metrics or learn.validate()
         res = dict(mode=cfg.mode, settings=cfg.to_dict(), genotype=genotype_to_dict(geno), train_counts=train.counts,
                    search_accuracy=m, history=learn.history, alpha_history=step.alpha_history,
-                   wall_time_s=time.time() - t0, cpu_time_s=time.process_time() - c0, backend=cfg.backend or default_backend(dev),
+                   wall_time_s=time.time() - t0, cpu_time_s=time.process_time() - c0, backend=backend,
                    world_size=world_size())
         res['diagnostics'] = search_diagnostics(res)
         if cfg.out is not None and is_main():

@@ -791,7 +791,10 @@ def fast(net:nn.Module,            # a literal DARTS search network (`DartsNetwo
     inner = {id(c) for c in net.inner_cells()} if hasattr(net, 'inner_cells') else set()
     for parent in list(net.modules()):
         for name, child in list(parent.named_children()):
-            if isinstance(child, Cell): setattr(parent, name, FastCell(child, K, id(child) in inner))
+            if isinstance(child, Cell):
+                if any(type(e) is not MixedOp for e in child._ops):
+                    raise LTError(f"the fast backend knows DARTS's MixedOp only, not {type(child._ops[0]).__name__}; use the literal backend")
+                setattr(parent, name, FastCell(child, K, id(child) in inner))
             elif isinstance(child, nn.AdaptiveAvgPool2d) and child.output_size in (1, (1, 1)): setattr(parent, name, FastGlobalAvgPool())
     return net
 
