@@ -14,6 +14,7 @@ from .cli import command, Parser
 from .metrics import METRIC_KEYS
 from .darts import load_genotype, plot_cell
 from .darts_bbn import DartsSearchConfig, darts_search, plot_alpha_evolution
+from .darts_study import DartsStudyConfig, darts_study, darts_study_tables, darts_study_summary
 
 # %% auto #0
 __all__ = ['ShowConfig', 'register', 'demo_part']
@@ -45,12 +46,26 @@ def _show(cfg):
         print(f'wrote {cfg.html}')
     return g
 
+def _study(cfg)->dict:
+    r = darts_study(cfg=cfg)
+    if is_main():
+        t = darts_study_tables(r)
+        for n in r['notes']: print(f"note: {n}")
+        for name, title in (('accuracy', 'Accuracy of the trained genotypes (mean [95% CI] over search seeds)'),
+                            ('differences', f"Paired differences to {r['baseline']} (same search seeds)"),
+                            ('convergence', 'Convergence and collapse of the searches'), ('cost', 'Cost (CPU seconds)')):
+            print(f"\n{title}\n" + md_table(t[name], floatfmt='{:.3g}'))
+        print(f"\n{darts_study_summary(r)}\n\nwrote {Path(cfg.out)/'study.json'} and {Path(cfg.out)/'study.html'}")
+    return r
+
 def register(subparsers):
-    "Add the `darts` command group (search, show) to the `nas-lt` subparsers"
+    "Add the `darts` command group (search, show, study) to the `nas-lt` subparsers"
     d = subparsers.add_parser('darts', help='DARTS / DARTS+BBN architecture search on long-tailed data')
     sub = d.add_subparsers(dest='darts_command', metavar='DARTS_COMMAND', parser_class=Parser); sub.required = True
     command(sub, 'search', DartsSearchConfig, _search, 'search a DARTS cell (plain, resample, reweight or bbn)', path='darts')
     command(sub, 'show', ShowConfig, _show, 'print a genotype.json and draw its cells')
+    command(sub, 'study', DartsStudyConfig, _study, 'the DARTS long-tail study: every arm x seeds, paired tests vs plain DARTS, convergence, cost',
+            path='darts_study')
     return d
 
 # %% ../nbs/42_cli_darts.ipynb #dc844723
