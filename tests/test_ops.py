@@ -1,5 +1,6 @@
 "Shapes, registry and errors of nas_lt.ops"
 import pytest, torch
+import torch.nn.functional as F
 from nas_lt.core import LTError
 from nas_lt.ops import (OPS, NB201_OPS, DARTS_OPS, check_ops, FactorizedReduce, Identity, Zero, SepConv, DilConv,
                         ReLUConvBN, ResNetBasicBlock, InvertedResidual)
@@ -34,7 +35,8 @@ def test_factorized_reduce_matches_darts_on_even_sizes():
     fr = FactorizedReduce(4, 8).eval()
     x = torch.randn(2, 4, 8, 8)
     r = torch.relu(x)
-    ref = fr.bn(torch.cat([fr.convs[0](r), fr.convs[1](r[:, :, 1:, 1:])], 1))
+    conv = lambda c, t: F.conv2d(t, c.weight, stride=2)               # DARTS: two stride-2 1x1 convs, the second shifted one pixel
+    ref = fr.bn(torch.cat([conv(fr.convs[0], r), conv(fr.convs[1], r[:, :, 1:, 1:])], 1))
     assert torch.allclose(fr(x), ref, atol=1e-6)
 
 def test_pool_ops_count_exclude_pad():
