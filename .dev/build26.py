@@ -142,8 +142,8 @@ class DartsStudyConfig(DataConfig, RunConfig):
     quick:bool=False                            # the quick preset: every section in a few CPU minutes (2 seeds, tiny data; said in study.json)
     preset:str|None=arg(None, choices=('quick',))  # a named set of settings (quick = --quick)
 
-    presets = {'quick': dict(seeds=2, train_seeds=2, n_train=100, n_test=20, epochs=3, channels=4, layers=5, hessian_every=1,
-                             hessian_iters=3, train_channels=8, train_epochs=3)}
+    presets = {'quick': dict(seeds=2, train_seeds=2, n_train=100, n_test=20, epochs=2, channels=4, layers=3, hessian_every=2,
+                             hessian_iters=3, train_channels=8, train_layers=3, train_epochs=2)}
 
     @classmethod
     def make(cls, *args, **kw):
@@ -172,7 +172,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
         try: return DartsSearchConfig.make(**kw).validate()
         except LTError as e: raise LTError(f"arm {arm}: {e}") from None''')
 co('''_q = DartsStudyConfig.make(quick=True)
-test_eq((_q.seeds, _q.epochs), (2, 3))
+test_eq((_q.seeds, _q.epochs), (2, 2))
 test_eq(DartsStudyConfig.make(quick=True, epochs=5).epochs, 5)       # a flag wins over the preset
 test_eq(_q.search_config('bbn_hetero').arch_lr_schedule, 'mix_coupled')
 test_fail(lambda: DartsStudyConfig.make(arms=('plain', 'bogus')).validate(), contains='unknown study arm')

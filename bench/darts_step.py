@@ -26,6 +26,8 @@ Configurations (order 1 = first order, 2 = second order):
 - ckpt1/ckpt2: `fast(DartsNetwork(checkpoint=True))` (each cell recomputed in the backward pass);
 - bbn1: DARTS+BBN (nas_lt.darts_bbn.DartsBBN, if present) first order, weight step on a uniform and a
   reversed batch with the BBN loss, architecture step on one validation batch;
+- pc1/pc2: PC-DARTS (`nas_lt.pc_darts.PCDartsNetwork`, K=4, edge normalisation) on the literal network with `Architect`,
+  the same network size; compare with literal1/literal2 (PC-DARTS runs on the literal backend only);
 - comp1/comp2/compckpt1/bbncomp1: the same as fast1/fast2/ckpt1/bbn1 with `fast(net, compiled=True)` (the `compiled` backend: TorchInductor-compiled
   CPU kernels). The first step compiles the kernels (or loads them from inductor's disk cache): it is
   reported as `first_step_wall_s`; the timed step is a later one.
@@ -36,7 +38,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-CONFIGS = ['classic1', 'literal1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1', 'comp1', 'comp2', 'compckpt1', 'bbncomp1']
+CONFIGS = ['classic1', 'literal1', 'fast1', 'ckpt1', 'classic2', 'fast2', 'ckpt2', 'bbn1', 'comp1', 'comp2', 'compckpt1', 'bbncomp1',
+           'literal2', 'pc1', 'pc2']
 
 def _cpu(): r = resource.getrusage(resource.RUSAGE_SELF); return r.ru_utime + r.ru_stime
 
@@ -104,6 +107,12 @@ def make_step(cfg, a):
         arch = Architect(model, loss_fn=loss, order=order)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         def step(): search_step(model, arch, w_opt, (xt, xr), (yt, yr), xv, yv, loss_fn=loss)
+    elif kind == 'pc':
+        from nas_lt.pc_darts import PCDartsNetwork
+        model = PCDartsNetwork(C=a.C, n_classes=10, layers=a.layers, k=4).to(dev)
+        w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
+        arch = Architect(model, order=order)
+        def step(): search_step(model, arch, w_opt, xt, yt, xv, yv)
     else:
         model = speed(DartsNetwork(C=a.C, n_classes=10, layers=a.layers, channels_last=kind != 'classic',
                                    checkpoint=kind in ('ckpt', 'compckpt'))).to(dev)
@@ -126,6 +135,7 @@ def run_one(cfg, a):
     sync = torch.cuda.synchronize if dev.type == 'cuda' else (lambda: None)
     if dev.type == 'cuda': torch.cuda.reset_peak_memory_stats()
     times = []
+    rss0 = int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**30 if dev.type == 'cpu' else 0.
     for i in range(a.steps):
         sync(); t, c = time.perf_counter(), _cpu()
         step(); sync()
@@ -136,7 +146,7 @@ def run_one(cfg, a):
     timed = times[2:] or times[-1:]   # the first two steps are warm-up (compiling, oneDNN's kernel builds)
     return {'config': cfg, 'wall_s': statistics.median(t for t, _ in timed), 'wall_min_s': min(t for t, _ in timed),
             'cpu_s': statistics.median(c for _, c in timed), 'timed_steps': len(timed), 'first_step_wall_s': times[0][0],
-            'peak_GiB': peak, 'threads': a.threads, 'device': dev.type, 'malloc': a.malloc}
+            'peak_GiB': peak, 'rss_before_GiB': rss0, 'step_GiB': peak - rss0, 'threads': a.threads, 'device': dev.type, 'malloc': a.malloc}
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
@@ -184,7 +194,7 @@ def main():
         r = json.loads(line[0][7:]); rows.append(r)
         print(f"{cfg:9s} step {r['wall_s']:6.2f} s wall (median of {r['timed_steps']}, min {r['wall_min_s']:.2f} s), "
               f"{r['cpu_s']:6.2f} s CPU (first step {r['first_step_wall_s']:.2f} s), "
-              f"peak {r['peak_GiB']:.2f} GiB", flush=True)
+              f"peak {r['peak_GiB']:.2f} GiB (+{r['step_GiB']:.2f} GiB over the process before the first step)", flush=True)
     if rows:
         from nas_lt.core import md_table
         print(md_table([{k: (round(v, 2) if isinstance(v, float) else v) for k, v in r.items()} for r in rows]))
