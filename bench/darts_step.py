@@ -98,7 +98,7 @@ def make_step(cfg, a):
     xt, xv = torch.randn(a.batch, 3, 32, 32, device=dev), torch.randn(a.batch, 3, 32, 32, device=dev)
     yt, yv = torch.randint(0, 10, (a.batch,), device=dev), torch.randint(0, 10, (a.batch,), device=dev)
     compiled = kind.startswith('comp') or kind == 'bbncomp'
-    speed = (lambda net: fast(net, compiled=compiled)) if kind not in ('classic', 'literal') else (lambda net: net)
+    speed = (lambda net: fast(net, compiled=compiled)) if kind not in ('classic', 'literal', 'pc') else (lambda net: net)
     if kind.startswith('bbn'):
         from nas_lt.darts_bbn import DartsBBN, SearchLoss
         model = speed(DartsBBN(C=a.C, n_classes=10, layers=a.layers)).to(dev)
@@ -107,15 +107,12 @@ def make_step(cfg, a):
         arch = Architect(model, loss_fn=loss, order=order)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         def step(): search_step(model, arch, w_opt, (xt, xr), (yt, yr), xv, yv, loss_fn=loss)
-    elif kind == 'pc':
-        from nas_lt.pc_darts import PCDartsNetwork
-        model = PCDartsNetwork(C=a.C, n_classes=10, layers=a.layers, k=4).to(dev)
-        w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
-        arch = Architect(model, order=order)
-        def step(): search_step(model, arch, w_opt, xt, yt, xv, yv)
     else:
-        model = speed(DartsNetwork(C=a.C, n_classes=10, layers=a.layers, channels_last=kind != 'classic',
-                                   checkpoint=kind in ('ckpt', 'compckpt'))).to(dev)
+        if kind == 'pc':                                  # PC-DARTS: the literal backend only
+            from nas_lt.pc_darts import PCDartsNetwork
+            model = PCDartsNetwork(C=a.C, n_classes=10, layers=a.layers, k=4).to(dev)
+        else: model = speed(DartsNetwork(C=a.C, n_classes=10, layers=a.layers, channels_last=kind != 'classic',
+                                         checkpoint=kind in ('ckpt', 'compckpt'))).to(dev)
         w_opt = torch.optim.SGD(model.weights(), lr=0.025, momentum=0.9, weight_decay=3e-4)
         if kind == 'classic':
             arch = ClassicArchitect(model, order)
