@@ -127,7 +127,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
     channels:int=arg(8, lo=1)                   # initial channels of the search network
     layers:int=arg(5, lo=3)                     # cells of the search network
     batch_size:int=arg(32, lo=1)                # search batch size of each half
-    arch_lr:float=arg(3e-2, lo=0, lo_open=True) # Adam learning rate of the architecture parameters (DARTS: 3e-4 over 50 CIFAR epochs)
+    arch_lr:float=arg(0.1, lo=0, lo_open=True)  # Adam learning rate of the architecture parameters (DARTS: 3e-4 over 50 CIFAR epochs)
     order:int=arg(1, choices=(1, 2))            # 1: first-order DARTS; 2: second order
     variant:str=arg('darts', choices=SEARCH_NETWORKS)  # search network: darts or pc_darts
     pc_k:int=arg(4, lo=1)                       # pc_darts: 1/k of each edge's channels are searched

@@ -272,20 +272,20 @@ def write_report(path, title:str, parts:list)->Path:
     return _atomic(path, lambda f: f.write(doc.encode()))
 
 def html_table(rows:list[dict], floatfmt:str='{:.3f}')->str:
-    "An HTML table from a list of dicts (the keys of the first row are the columns)"
+    "An HTML table from a list of dicts (the keys of the first row are the columns; None is shown as –)"
     import html as _h
     if not rows: return '<table></table>'
     cols = list(rows[0])
-    fmt = lambda v: floatfmt.format(v) if isinstance(v, float) else _h.escape(str(v))
+    fmt = lambda v: '–' if v is None else floatfmt.format(v) if isinstance(v, float) else _h.escape(str(v))
     head = ''.join(f'<th>{_h.escape(str(c))}</th>' for c in cols)
     body = ''.join('<tr>' + ''.join(f'<td>{fmt(r.get(c, ""))}</td>' for c in cols) + '</tr>' for r in rows)
     return f'<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 def md_table(rows:list[dict], floatfmt:str='{:.3f}')->str:
-    "A markdown table from a list of dicts, for terminals and notebooks"
+    "A markdown table from a list of dicts, for terminals and notebooks (None is shown as –)"
     if not rows: return ''
     cols = list(rows[0])
-    fmt = lambda v: floatfmt.format(v) if isinstance(v, float) else str(v)
+    fmt = lambda v: '–' if v is None else floatfmt.format(v) if isinstance(v, float) else str(v)
     lines = ['| ' + ' | '.join(map(str, cols)) + ' |', '|' + '---|' * len(cols)]
     lines += ['| ' + ' | '.join(fmt(r.get(c, '')) for c in cols) + ' |' for r in rows]
     return '\n'.join(lines)

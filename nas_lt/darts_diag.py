@@ -13,8 +13,9 @@ from .learner import Callback, CancelFit
 from .darts import derive_genotype, genotype_from_dict, loss_and_grads, frozen_bn_stats, Genotype
 
 # %% auto #0
-__all__ = ['PARAM_FREE', 'SHOT_KEYS', 'edge_entropy', 'stable_epoch', 'convergence', 'skip_count', 'alpha_hvp',
-           'dominant_eigenvalue', 'HessianTracker', 'collapse_flags', 'search_diagnostics', 'plot_diagnostics']
+__all__ = ['PARAM_FREE', 'SHOT_KEYS', 'edge_entropy', 'same_architecture', 'stable_epoch', 'convergence', 'skip_count',
+           'alpha_hvp', 'dominant_eigenvalue', 'HessianTracker', 'collapse_flags', 'search_diagnostics',
+           'plot_diagnostics']
 
 # %% ../nbs/24_darts_diagnostics.ipynb #b60eba8a
 PARAM_FREE = ('skip_connect', 'max_pool_3x3', 'avg_pool_3x3')   # candidate ops without weights ('none' is never chosen)
@@ -38,10 +39,19 @@ def _genotypes(res:dict)->list:
     ops = ah[0].get('ops'); s = _steps(len(ah[0]['normal']))
     return [derive_genotype(torch.tensor(a['normal']), torch.tensor(a['reduce']), ops, s, s) for a in ah]
 
+def _arch(g):
+    "A genotype as an architecture: each node's two (op, input) edges as a set (their listed order is only their strength order)"
+    cell = lambda edges: tuple(tuple(sorted(map(tuple, edges[i:i + 2]))) for i in range(0, len(edges), 2))
+    return cell(g.normal), tuple(g.normal_concat), cell(g.reduce), tuple(g.reduce_concat)
+
+def same_architecture(a, b)->bool:
+    "Whether genotypes `a` and `b` build the same network (a node's two edges may be listed in either order)"
+    return _arch(a) == _arch(b)
+
 def stable_epoch(genotypes:list)->int:
-    "The first epoch from which the genotype no longer changes (0: never changed)"
+    "The first epoch from which the architecture no longer changes (0: never changed)"
     last, e = genotypes[-1], len(genotypes) - 1
-    while e > 0 and genotypes[e - 1] is not None and genotypes[e - 1] == last: e -= 1
+    while e > 0 and genotypes[e - 1] is not None and same_architecture(genotypes[e - 1], last): e -= 1
     return e
 
 def convergence(res:dict, cell:str='normal')->dict:
