@@ -14,7 +14,8 @@ from nbdev.showdoc import *
 from fastcore.test import *''')
 co('''#| export
 from __future__ import annotations
-import time
+import time, multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -139,6 +140,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
     train_epochs:int=arg(20, lo=1)              # its training epochs
     train_lr:float=arg(0.05, lo=0, lo_open=True)  # its learning rate (cosine)
     train_batch:int=arg(64, lo=1)               # its batch size
+    jobs:int=arg(1, lo=1)                       # searches (each with its trainings) run side by side in this many processes (1: in this one)
     quick:bool=False                            # the quick preset: every section in a few CPU minutes (2 seeds, tiny data; said in study.json)
     preset:str|None=arg(None, choices=('quick',))  # a named set of settings (quick = --quick)
 
@@ -181,7 +183,7 @@ test_fail(lambda: DartsStudyConfig.make(seeds=1).validate(), contains='at least 
 test_fail(lambda: DartsStudyConfig.make(variant='pc_darts', channels=6).validate(), contains='not divisible by --pc-k')''')
 md('''## The study
 
-`darts_study` runs `seeds` searches of every arm on the same training set (search seed `seed + s`, which also draws the weight/architecture split), then trains each genotype `train_seeds` times with the seeds `seed + t`, the same for every arm. An arm's score for one search seed is the mean over its trainings; the arm's interval is over the search seeds, and its difference to the baseline is paired by search seed (a paired t-test, with the Wilcoxon p-value beside it). Every finished search and training is kept in `out/units.json`, so an interrupted study resumes where it stopped (and a search interrupted midway resumes from its own checkpoint).
+`darts_study` runs `seeds` searches of every arm on the same training set (search seed `seed + s`, which also draws the weight/architecture split), then trains each genotype `train_seeds` times with the seeds `seed + t`, the same for every arm. An arm's score for one search seed is the mean over its trainings; the arm's interval is over the search seeds, and its difference to the baseline is paired by search seed (a paired t-test, with the Wilcoxon p-value beside it). Every finished search and training is kept in `out/units.json`, so an interrupted study resumes where it stopped (and a search interrupted midway resumes from its own checkpoint). With `jobs=N` (`--jobs N`) the searches run side by side in N processes, each search followed by its trainings in the same process, and the torch threads are shared among them; every unit is seeded by itself, so the result is the same as one process gives (with one thread per process; other thread counts change the last bits of floating-point sums). On a CPU, N up to the number of cores divides the wall time, not the CPU time.
 
 Each search also reports its convergence (`nas_lt.darts_diag`): the normal cell's mean edge entropy as a fraction of uniform (ln of the number of operations), the epoch from which its genotype no longer changes, skip connections in the genotype, the weight on parameter-free operations, the dominant Hessian eigenvalue w.r.t. α, and the search-time accuracy per shot group; and the collapse flags of Zela et al. (arXiv 1909.09656).''')
 co('''#| export
@@ -209,6 +211,34 @@ def _convergence(searches:list)->dict:
                 skips=[x['collapse']['skip_count'] for x in d], collapsed=sum(bool(x['collapse']['collapsed']) for x in d),
                 eig_first=[e[0][1] for e in eig], eig_last=[e[-1][1] for e in eig], n=n)
 
+def _unit_keys(cfg, arm, s):
+    return [f'search/{arm}/seed{cfg.seed + s}'] + [f'train/{arm}/seed{cfg.seed + s}/t{t}' for t in range(cfg.train_seeds)]
+
+def _search_and_trainings(cfg, arm, s, out, done:dict, threads:int)->dict:
+    "In a worker process: the search of `arm` at seed `seed + s` and its trainings that are not in `done`, as {unit key: result}"
+    torch.set_num_threads(threads)
+    train, test = cfg.load(); device = get_device(cfg.device)
+    keys = _unit_keys(cfg, arm, s); r = dict(done)
+    if keys[0] not in r: r[keys[0]] = _search_unit(cfg, arm, s, (train, test), out)
+    for t, k in enumerate(keys[1:]):
+        if k not in r: r[k] = train_genotype(r[keys[0]]['genotype'], train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs,
+                                             cfg.train_lr, cfg.train_batch, seed=cfg.seed + t, device=device)
+    return r
+
+def _run_parallel(cfg, units, arms, out, say):
+    "Compute the missing units in `cfg.jobs` processes, one search with its trainings per task, storing each task's units as it ends"
+    todo = [(arm, s) for s in range(cfg.seeds) for arm in arms if any(k not in units for k in _unit_keys(cfg, arm, s))]
+    if len(todo) == 0: return
+    jobs = min(cfg.jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
+    say(f"{len(todo)} searches (with their trainings) in {jobs} processes of {threads} thread(s)")
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as ex:
+        futs = {ex.submit(_search_and_trainings, cfg, arm, s, out, {k: units.done[k] for k in _unit_keys(cfg, arm, s) if k in units},
+                          threads): (arm, s) for arm, s in todo}
+        for f in as_completed(futs):
+            arm, s = futs[f]
+            for k, v in f.result().items(): units(k, lambda v=v: v)
+            say(f"[seed {cfg.seed + s}] {arm}: done")
+
 @takes(DartsStudyConfig, positional=())
 def darts_study(cfg)->dict:
     "Run the DARTS long-tail study; returns the result that `out/study.json` holds (and `out/study.html` draws)"
@@ -225,6 +255,7 @@ def darts_study(cfg)->dict:
         if out is not None and is_main(): write_config(out, cfg)
         train, test = cfg.load()
         arms = list(cfg.arms)
+        if cfg.jobs > 1 and is_main(): _run_parallel(cfg, units, arms, out, say)
         searches, trainings = {arm: [] for arm in arms}, {arm: [] for arm in arms}
         # seed by seed, so that an interrupted study has every arm at the seeds it finished (resume continues it)
         for s in range(cfg.seeds):

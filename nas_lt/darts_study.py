@@ -4,7 +4,8 @@
 
 # %% ../nbs/26_darts_study.ipynb #e0abcdcb
 from __future__ import annotations
-import time
+import time, multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -75,7 +76,7 @@ def train_genotype(genotype,            # a genotype dict, `Genotype` or genotyp
     r = learn.validate(BatchLoader(test, 256, None, device=device))
     return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
 
-# %% ../nbs/26_darts_study.ipynb #57d767ba
+# %% ../nbs/26_darts_study.ipynb #7ec60f1d
 @dataclass
 class DartsStudyConfig(DataConfig, RunConfig):
     "Tang's DARTS long-tail experiments in one run: every arm searched with several seeds, every genotype trained with several seeds, paired tests against plain DARTS, convergence and collapse"
@@ -102,6 +103,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
     train_epochs:int=arg(20, lo=1)              # its training epochs
     train_lr:float=arg(0.05, lo=0, lo_open=True)  # its learning rate (cosine)
     train_batch:int=arg(64, lo=1)               # its batch size
+    jobs:int=arg(1, lo=1)                       # searches (each with its trainings) run side by side in this many processes (1: in this one)
     quick:bool=False                            # the quick preset: every section in a few CPU minutes (2 seeds, tiny data; said in study.json)
     preset:str|None=arg(None, choices=('quick',))  # a named set of settings (quick = --quick)
 
@@ -135,7 +137,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
         try: return DartsSearchConfig.make(**kw).validate()
         except LTError as e: raise LTError(f"arm {arm}: {e}") from None
 
-# %% ../nbs/26_darts_study.ipynb #c01253c0
+# %% ../nbs/26_darts_study.ipynb #79e9fbf8
 STUDY_KEYS = METRIC_KEYS[1:]   # balanced accuracy, many, medium, few
 
 def _search_unit(cfg, arm, s, data, out):
@@ -160,6 +162,34 @@ def _convergence(searches:list)->dict:
                 skips=[x['collapse']['skip_count'] for x in d], collapsed=sum(bool(x['collapse']['collapsed']) for x in d),
                 eig_first=[e[0][1] for e in eig], eig_last=[e[-1][1] for e in eig], n=n)
 
+def _unit_keys(cfg, arm, s):
+    return [f'search/{arm}/seed{cfg.seed + s}'] + [f'train/{arm}/seed{cfg.seed + s}/t{t}' for t in range(cfg.train_seeds)]
+
+def _search_and_trainings(cfg, arm, s, out, done:dict, threads:int)->dict:
+    "In a worker process: the search of `arm` at seed `seed + s` and its trainings that are not in `done`, as {unit key: result}"
+    torch.set_num_threads(threads)
+    train, test = cfg.load(); device = get_device(cfg.device)
+    keys = _unit_keys(cfg, arm, s); r = dict(done)
+    if keys[0] not in r: r[keys[0]] = _search_unit(cfg, arm, s, (train, test), out)
+    for t, k in enumerate(keys[1:]):
+        if k not in r: r[k] = train_genotype(r[keys[0]]['genotype'], train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs,
+                                             cfg.train_lr, cfg.train_batch, seed=cfg.seed + t, device=device)
+    return r
+
+def _run_parallel(cfg, units, arms, out, say):
+    "Compute the missing units in `cfg.jobs` processes, one search with its trainings per task, storing each task's units as it ends"
+    todo = [(arm, s) for s in range(cfg.seeds) for arm in arms if any(k not in units for k in _unit_keys(cfg, arm, s))]
+    if len(todo) == 0: return
+    jobs = min(cfg.jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
+    say(f"{len(todo)} searches (with their trainings) in {jobs} processes of {threads} thread(s)")
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as ex:
+        futs = {ex.submit(_search_and_trainings, cfg, arm, s, out, {k: units.done[k] for k in _unit_keys(cfg, arm, s) if k in units},
+                          threads): (arm, s) for arm, s in todo}
+        for f in as_completed(futs):
+            arm, s = futs[f]
+            for k, v in f.result().items(): units(k, lambda v=v: v)
+            say(f"[seed {cfg.seed + s}] {arm}: done")
+
 @takes(DartsStudyConfig, positional=())
 def darts_study(cfg)->dict:
     "Run the DARTS long-tail study; returns the result that `out/study.json` holds (and `out/study.html` draws)"
@@ -176,6 +206,7 @@ def darts_study(cfg)->dict:
         if out is not None and is_main(): write_config(out, cfg)
         train, test = cfg.load()
         arms = list(cfg.arms)
+        if cfg.jobs > 1 and is_main(): _run_parallel(cfg, units, arms, out, say)
         searches, trainings = {arm: [] for arm in arms}, {arm: [] for arm in arms}
         # seed by seed, so that an interrupted study has every arm at the seeds it finished (resume continues it)
         for s in range(cfg.seeds):

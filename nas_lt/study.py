@@ -82,7 +82,7 @@ def fidelity_of(inherited:list,     # inherited scores of K architectures
 # %% ../nbs/14_study.ipynb #02406a34
 class Units:
     "Finished pieces of a long run, kept in `out/units.json` (written atomically after each) so that a resumed run skips them"
-    RUN_ONLY = ('out', 'resume', 'progress', 'device', 'logger')   # settings that may change between a run and its resume
+    RUN_ONLY = ('out', 'resume', 'progress', 'device', 'logger', 'jobs')   # settings that may change between a run and its resume
     def __init__(self, out=None, resume:bool=False, settings:dict|None=None):
         self.path = Path(out)/'units.json' if out is not None else None
         if settings is not None:

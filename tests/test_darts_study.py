@@ -51,6 +51,17 @@ def test_resume_reuses_finished_units(quick):
     assert r['accuracy'] == before['accuracy'] and r['paired'] == before['paired']
     assert r['cost']['this_process']['cpu_s'] < 0.5 * before['cost']['total']['cpu_s']     # nothing searched or trained again
 
+def test_jobs_give_the_serial_result(quick, tmp_path):
+    "Two processes (--jobs 2) compute the same units as one: every search and training is seeded by itself"
+    with contextlib.redirect_stdout(io.StringIO()): assert run(['darts', 'study', *TINY_ARGV, '--jobs', '2', '--out', str(tmp_path)]) == 0
+    a, b = load_json(quick/'study.json'), load_json(tmp_path/'study.json')
+    assert b['scores'] == a['scores'] and b['paired'] == a['paired']
+    assert [s['genotype'] for s in b['searches']['bbn_hetero']] == [s['genotype'] for s in a['searches']['bbn_hetero']]
+    assert b['settings']['jobs'] == 2 and (tmp_path/'search'/'plain'/'seed1'/'genotype.json').exists()
+    # jobs is not a setting of the result: a serial resume of the parallel run reuses every unit
+    r = darts_study(**{**_kw(), 'out': tmp_path, 'resume': True})
+    assert r['scores'] == a['scores'] and r['cost']['this_process']['cpu_s'] < 0.5 * b['cost']['total']['cpu_s']
+
 def _kw():
     return dict(quick=True, arms=('plain', 'bbn_hetero'), n_train=20, n_test=10, imb_ratio=10., epochs=2, channels=4, layers=3,
                 train_channels=4, train_layers=3, train_epochs=1, train_seeds=1, hessian_iters=2, progress=False)
