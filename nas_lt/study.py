@@ -4,7 +4,8 @@
 
 # %% ../nbs/14_study.ipynb #faf4e73d
 from __future__ import annotations
-import copy, json, math, time
+import copy, json, math, time, multiprocessing
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -195,6 +196,7 @@ class StudyConfig(DataConfig, RunConfig):
     batch_size:int=arg(128, lo=1)       # batch size everywhere
     eval_archs:int=arg(8, lo=1)         # adaptation: sampled subnets each adapted supernet is scored on
     n_bn:int=arg(10, lo=1)              # BatchNorm re-calibration batches per scored subnet
+    jobs:int=arg(1, lo=1)               # stand-alone trainings run side by side in this many processes (1: in this one)
     quick:bool=False                    # the quick preset: every section in a few CPU minutes, with fewer architectures and seeds (said in study.json)
     preset:str|None=arg(None, choices=('quick',))  # a named set of settings (quick = --quick)
 
@@ -234,6 +236,20 @@ class StudyConfig(DataConfig, RunConfig):
 
 # %% ../nbs/14_study.ipynb #dfd0d132
 def _setting(side, r): return f'{side} {r:g}×'
+
+def _set_threads(n): torch.set_num_threads(n)
+
+def _standalone_parallel(cfg, units, lab, archs, space, train, test, epochs, device, say):
+    "Train the stand-alone architectures of setting `lab` that `units` lacks in `cfg.jobs` processes, storing each as it ends"
+    todo = [(s, i) for s in range(cfg.seeds) for i in range(len(archs)) if f'standalone/{lab}/seed{s}/arch{i}' not in units]
+    if len(todo) == 0: return
+    jobs = min(cfg.jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
+    say(f"      {len(todo)} trainings in {jobs} processes of {threads} thread(s)")
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
+        futs = {ex.submit(train_standalone, archs[i], space.name, space.kw, train, test, epochs, cfg.standalone_lr, batch_size=cfg.batch_size,
+                          seed=1000 * (cfg.seed + s) + i, device=device): (s, i) for s, i in todo}
+        for f in as_completed(futs):
+            s, i = futs[f]; units(f'standalone/{lab}/seed{s}/arch{i}', lambda r=f.result(): r)
 
 def matched_epochs(epochs:int, n_source:int, n_target:int, match:bool=True)->int:
     "Epochs on `n_target` images that take as many optimiser steps as `epochs` on `n_source` (or `epochs` if not `match`)"
@@ -285,6 +301,7 @@ def study(cfg)->dict:
             sa_epochs[lab] = ep = matched_epochs(cfg.standalone_epochs, len(src_train), len(train), cfg.match_steps)
             say(f"[2/4] stand-alone: {len(archs)} architectures x {cfg.seeds} seeds on {lab} ({len(train)} images, {ep} epochs)")
             c0, t0 = time.process_time(), time.perf_counter()
+            if cfg.jobs > 1 and is_main(): _standalone_parallel(cfg, units, lab, archs, sn.space, train, test, ep, device, say)
             sa[lab] = [[units(f'standalone/{lab}/seed{s}/arch{i}', lambda: train_standalone(
                             a, sn.space.name, sn.space.kw, train, test, ep, cfg.standalone_lr, batch_size=bs,
                             seed=1000 * (cfg.seed + s) + i, device=device))

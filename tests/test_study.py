@@ -85,6 +85,13 @@ def test_same_seed_same_numbers(quick):
     assert fresh['ranking']['scores'] == first['ranking']['scores']
     assert fresh['fidelity']['inherited'] == pytest.approx(first['fidelity']['inherited'])
 
+def test_jobs_give_the_serial_result(quick, tmp_path):
+    "Stand-alone trainings in two processes (--jobs 2) give the numbers one process gives"
+    par = study(out=tmp_path, jobs=2, **TINY)
+    first = load_json(quick/'study.json')
+    assert par['ranking']['scores'] == first['ranking']['scores'] and par['fidelity']['standalone'] == first['fidelity']['standalone']
+    assert load_json(tmp_path/'study.json')['settings']['jobs'] == 2
+
 def test_resume_with_other_settings_is_refused(quick):
     with pytest.raises(LTError, match=r'other settings \(n_archs\)'):
         study(out=quick, resume=True, **{**TINY, 'n_archs': 4})
