@@ -24,9 +24,10 @@ from .adapt import AdaptConfig, adapt, STRATEGIES
 from .ranking import plot_tau
 
 # %% auto #0
-__all__ = ['STUDY_SECTIONS', 'train_standalone', 'inherited_metrics', 'fidelity_of', 'Units', 'FidelityConfig', 'fidelity',
-           'plot_fidelity', 'StudyConfig', 'matched_epochs', 'study', 'plot_ranking', 'plot_vs_ceiling',
-           'plot_adaptation', 'plot_cost', 'study_figures', 'study_tables', 'study_parts', 'study_summary']
+__all__ = ['STUDY_SECTIONS', 'train_standalone', 'standalone_parallel', 'inherited_metrics', 'fidelity_of', 'Units',
+           'FidelityConfig', 'fidelity', 'plot_fidelity', 'StudyConfig', 'matched_epochs', 'study', 'plot_ranking',
+           'plot_vs_ceiling', 'plot_adaptation', 'plot_cost', 'study_figures', 'study_tables', 'study_parts',
+           'study_summary']
 
 # %% ../nbs/14_study.ipynb #b3bf777f
 def train_standalone(arch,                # an architecture of `space`
@@ -51,6 +52,19 @@ def train_standalone(arch,                # an architecture of `space`
     learn.fit()
     r = learn.validate(BatchLoader(test, 2 * batch_size, None, device=device))
     return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
+
+def _set_threads(n): torch.set_num_threads(n)
+
+def standalone_parallel(units, tasks:dict, jobs:int, say=None):
+    "Run `train_standalone(**kw)` for each {unit key: kw} of `tasks` that `units` lacks, in `jobs` processes, storing each result as it ends"
+    todo = {k: kw for k, kw in tasks.items() if k not in units}
+    if len(todo) == 0: return
+    jobs = min(jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
+    if say: say(f"      {len(todo)} trainings in {jobs} processes of {threads} thread(s)")
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
+        futs = {ex.submit(train_standalone, **kw): k for k, kw in todo.items()}
+        for f in as_completed(futs): units(futs[f], lambda r=f.result(): r)
+
 
 # %% ../nbs/14_study.ipynb #5b274707
 def inherited_metrics(sn:Supernet, archs:list, train, test, n_bn:int=10, batch_size:int=128, seed:int=0, device=None)->list[dict]:
@@ -120,6 +134,7 @@ class FidelityConfig(DataConfig, RunConfig):
     batch_size:int=arg(128, lo=1)       # batch size
     n_bn:int=arg(10, lo=1)              # BatchNorm re-calibration batches per inherited architecture
     space:str|None=arg(None, choices=SPACES)  # the search space the supernet file must hold
+    jobs:int=arg(1, lo=1)               # stand-alone trainings run side by side in this many processes (1: in this one)
 
     def check(self):
         super().check()
@@ -139,6 +154,10 @@ def fidelity(cfg, *, archs:list|None=None)->dict:
         if cfg.out is not None and is_main(): write_config(cfg.out, cfg)
         c0, t0 = time.process_time(), time.perf_counter()
         inh = units('inherited', lambda: inherited_metrics(sn, archs, train, test, cfg.n_bn, cfg.batch_size, cfg.seed, cfg.device))
+        if cfg.jobs > 1 and is_main():
+            standalone_parallel(units, {f'standalone/seed{s}/arch{i}': dict(
+                arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test, epochs=cfg.epochs, lr=cfg.lr, wd=cfg.wd,
+                batch_size=cfg.batch_size, seed=1000 * s + i, device=cfg.device) for s in range(cfg.seeds) for i, a in enumerate(archs)}, cfg.jobs)
         sa = [[units(f'standalone/seed{s}/arch{i}', lambda: train_standalone(a, sn.space.name, sn.space.kw, train, test, cfg.epochs, cfg.lr,
                                                                           cfg.wd, cfg.batch_size, seed=1000 * s + i, device=cfg.device))
                for i, a in enumerate(progress(archs, desc=f'stand-alone seed {s}', disable=None if cfg.progress else True))]
@@ -237,20 +256,6 @@ class StudyConfig(DataConfig, RunConfig):
 # %% ../nbs/14_study.ipynb #dfd0d132
 def _setting(side, r): return f'{side} {r:g}×'
 
-def _set_threads(n): torch.set_num_threads(n)
-
-def _standalone_parallel(cfg, units, lab, archs, space, train, test, epochs, device, say):
-    "Train the stand-alone architectures of setting `lab` that `units` lacks in `cfg.jobs` processes, storing each as it ends"
-    todo = [(s, i) for s in range(cfg.seeds) for i in range(len(archs)) if f'standalone/{lab}/seed{s}/arch{i}' not in units]
-    if len(todo) == 0: return
-    jobs = min(cfg.jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
-    say(f"      {len(todo)} trainings in {jobs} processes of {threads} thread(s)")
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
-        futs = {ex.submit(train_standalone, archs[i], space.name, space.kw, train, test, epochs, cfg.standalone_lr, batch_size=cfg.batch_size,
-                          seed=1000 * (cfg.seed + s) + i, device=device): (s, i) for s, i in todo}
-        for f in as_completed(futs):
-            s, i = futs[f]; units(f'standalone/{lab}/seed{s}/arch{i}', lambda r=f.result(): r)
-
 def matched_epochs(epochs:int, n_source:int, n_target:int, match:bool=True)->int:
     "Epochs on `n_target` images that take as many optimiser steps as `epochs` on `n_source` (or `epochs` if not `match`)"
     return max(1, round(epochs * n_source / n_target)) if match else epochs
@@ -301,7 +306,11 @@ def study(cfg)->dict:
             sa_epochs[lab] = ep = matched_epochs(cfg.standalone_epochs, len(src_train), len(train), cfg.match_steps)
             say(f"[2/4] stand-alone: {len(archs)} architectures x {cfg.seeds} seeds on {lab} ({len(train)} images, {ep} epochs)")
             c0, t0 = time.process_time(), time.perf_counter()
-            if cfg.jobs > 1 and is_main(): _standalone_parallel(cfg, units, lab, archs, sn.space, train, test, ep, device, say)
+            if cfg.jobs > 1 and is_main():
+                standalone_parallel(units, {f'standalone/{lab}/seed{s}/arch{i}': dict(
+                    arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test, epochs=ep, lr=cfg.standalone_lr,
+                    batch_size=bs, seed=1000 * (cfg.seed + s) + i, device=device) for s in range(cfg.seeds) for i, a in enumerate(archs)},
+                    cfg.jobs, say)
             sa[lab] = [[units(f'standalone/{lab}/seed{s}/arch{i}', lambda: train_standalone(
                             a, sn.space.name, sn.space.kw, train, test, ep, cfg.standalone_lr, batch_size=bs,
                             seed=1000 * (cfg.seed + s) + i, device=device))

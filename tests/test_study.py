@@ -138,6 +138,9 @@ def test_fidelity_command_and_errors(quick, capsys):
     assert 'Kendall tau(inherited, stand-alone)' in out and 'noise ceiling' in out
     js = load_json(quick/'fid'/'fidelity.json')
     assert js['n_archs'] == 3 and {'tau', 'ci95', 'p_value'} <= set(js)
+    assert run(['supernet', 'fidelity', sn, '--n-archs', '3', '--epochs', '1', '--seeds', '2', '--jobs', '2', '--out', str(quick/'fid2'), *tiny]) == 0
+    assert load_json(quick/'fid2'/'fidelity.json')['standalone'] == js['standalone']     # two processes, the same trainings
+    capsys.readouterr()
     assert run(['supernet', 'fidelity', sn, '--n-archs', '2', *tiny]) == 2
     assert 'at least 3 architectures' in capsys.readouterr().err
     with pytest.raises(LTError, match='head has 10 classes'):
