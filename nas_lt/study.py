@@ -65,7 +65,6 @@ def standalone_parallel(units, tasks:dict, jobs:int, say=None):
         futs = {ex.submit(train_standalone, **kw): k for k, kw in todo.items()}
         for f in as_completed(futs): units(futs[f], lambda r=f.result(): r)
 
-
 # %% ../nbs/14_study.ipynb #5b274707
 def inherited_metrics(sn:Supernet, archs:list, train, test, n_bn:int=10, batch_size:int=128, seed:int=0, device=None)->list[dict]:
     "Test metrics of each architecture with the supernet's weights and head, BatchNorm re-calibrated on `n_bn` batches of `train`"
