@@ -5,7 +5,7 @@ B's units.json and search folders into A and resume A (it computes nothing new a
 Usage: python .dev/study_reverse.py A B '{"json": "settings"}'"""
 import sys, json
 from pathlib import Path
-from nas_lt.darts_study import DartsStudyConfig, _search_unit, train_genotype
+from nas_lt.darts_study import DartsStudyConfig, _search_unit, _train_unit, _unit_keys
 from nas_lt.study import Units
 from nas_lt.core import load_json, get_device
 
@@ -16,12 +16,9 @@ train, test = cfg.load(); device = get_device(cfg.device)
 def in_a(key): return (A/'units.json').is_file() and key in load_json(A/'units.json')
 for s in reversed(range(cfg.seeds)):
     for arm in reversed(cfg.arms):
-        key = f'search/{arm}/seed{cfg.seed + s}'
-        if in_a(key): print('A has', key, '- stopping'); sys.exit(0)
-        print('computing', key, flush=True)
-        sr = units(key, lambda: _search_unit(cfg, arm, s, (train, test), B))
-        for t in range(cfg.train_seeds):
-            units(f'train/{arm}/seed{cfg.seed + s}/t{t}', lambda t=t: train_genotype(
-                sr['genotype'], train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs,
-                cfg.train_lr, cfg.train_batch, seed=cfg.seed + t, device=device))
+        keys = _unit_keys(cfg, arm, s)
+        if in_a(keys[0]): print('A has', keys[0], '- stopping'); sys.exit(0)
+        print('computing', keys[0], flush=True)
+        sr = units(keys[0], lambda: _search_unit(cfg, arm, s, (train, test), B))
+        for t, k in enumerate(keys[1:]): units(k, lambda t=t: _train_unit(cfg, sr['genotype'], train, test, t, device))
 print('B finished every unit')

@@ -4,8 +4,7 @@
 
 # %% ../nbs/26_darts_study.ipynb #e0abcdcb
 from __future__ import annotations
-import time, multiprocessing
-from concurrent.futures import ProcessPoolExecutor, as_completed
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -23,7 +22,7 @@ from .ops import DARTS_OPS
 from .darts import network_from_genotype
 from .pc_darts import SEARCH_NETWORKS
 from .darts_bbn import SEARCH_MODES, DartsSearchConfig, darts_search
-from .study import Units
+from .study import Units, run_parallel
 
 # %% auto #0
 __all__ = ['STUDY_ARMS', 'STUDY_KEYS', 'StudyArm', 'get_arm', 'train_genotype', 'DartsStudyConfig', 'darts_study',
@@ -137,7 +136,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
         try: return DartsSearchConfig.make(**kw).validate()
         except LTError as e: raise LTError(f"arm {arm}: {e}") from None
 
-# %% ../nbs/26_darts_study.ipynb #79e9fbf8
+# %% ../nbs/26_darts_study.ipynb #06eaba0b
 STUDY_KEYS = METRIC_KEYS[1:]   # balanced accuracy, many, medium, few
 
 def _search_unit(cfg, arm, s, data, out):
@@ -163,32 +162,28 @@ def _convergence(searches:list)->dict:
                 eig_first=[e[0][1] for e in eig], eig_last=[e[-1][1] for e in eig], n=n)
 
 def _unit_keys(cfg, arm, s):
+    "The units of one search of `arm` (seed `seed + s`): the search, then its trainings"
     return [f'search/{arm}/seed{cfg.seed + s}'] + [f'train/{arm}/seed{cfg.seed + s}/t{t}' for t in range(cfg.train_seeds)]
 
-def _search_and_trainings(cfg, arm, s, out, done:dict, threads:int)->dict:
+def _train_unit(cfg, genotype, train, test, t, device):
+    "Training `t` of a genotype: the same recipe and seed `seed + t` for every arm"
+    return train_genotype(genotype, train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs, cfg.train_lr, cfg.train_batch,
+                          seed=cfg.seed + t, device=device)
+
+def _search_and_trainings(cfg, arm, s, out, done:dict)->dict:
     "In a worker process: the search of `arm` at seed `seed + s` and its trainings that are not in `done`, as {unit key: result}"
-    torch.set_num_threads(threads)
     train, test = cfg.load(); device = get_device(cfg.device)
     keys = _unit_keys(cfg, arm, s); r = dict(done)
     if keys[0] not in r: r[keys[0]] = _search_unit(cfg, arm, s, (train, test), out)
     for t, k in enumerate(keys[1:]):
-        if k not in r: r[k] = train_genotype(r[keys[0]]['genotype'], train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs,
-                                             cfg.train_lr, cfg.train_batch, seed=cfg.seed + t, device=device)
+        if k not in r: r[k] = _train_unit(cfg, r[keys[0]]['genotype'], train, test, t, device)
     return r
 
 def _run_parallel(cfg, units, arms, out, say):
-    "Compute the missing units in `cfg.jobs` processes, one search with its trainings per task, storing each task's units as it ends"
-    todo = [(arm, s) for s in range(cfg.seeds) for arm in arms if any(k not in units for k in _unit_keys(cfg, arm, s))]
-    if len(todo) == 0: return
-    jobs = min(cfg.jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
-    say(f"{len(todo)} searches (with their trainings) in {jobs} processes of {threads} thread(s)")
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn')) as ex:
-        futs = {ex.submit(_search_and_trainings, cfg, arm, s, out, {k: units.done[k] for k in _unit_keys(cfg, arm, s) if k in units},
-                          threads): (arm, s) for arm, s in todo}
-        for f in as_completed(futs):
-            arm, s = futs[f]
-            for k, v in f.result().items(): units(k, lambda v=v: v)
-            say(f"[seed {cfg.seed + s}] {arm}: done")
+    "Compute the missing units in `cfg.jobs` processes (`run_parallel`), one search with its trainings per task"
+    run_parallel(units, {f'[seed {cfg.seed + s}] {arm}': (_search_and_trainings, dict(
+                             cfg=cfg, arm=arm, s=s, out=out, done={k: units.done[k] for k in _unit_keys(cfg, arm, s) if k in units}))
+                         for s in range(cfg.seeds) for arm in arms if any(k not in units for k in _unit_keys(cfg, arm, s))}, cfg.jobs, say, each=True)
 
 @takes(DartsStudyConfig, positional=())
 def darts_study(cfg)->dict:
@@ -213,11 +208,10 @@ def darts_study(cfg)->dict:
             for arm in arms:
                 say(f"[seed {cfg.seed + s}] {arm}: search of {cfg.epochs} epochs on {len(train)} images, "
                     f"{cfg.train_seeds} trainings of {cfg.train_epochs} epochs")
-                searches[arm].append(units(f'search/{arm}/seed{cfg.seed + s}', lambda s=s, arm=arm: _search_unit(cfg, arm, s, (train, test), out)))
-                trainings[arm].append([units(f'train/{arm}/seed{cfg.seed + s}/t{t}', lambda s=s, t=t, arm=arm: train_genotype(
-                                           searches[arm][s]['genotype'], train, test, cfg.train_channels, cfg.train_layers, cfg.train_epochs,
-                                           cfg.train_lr, cfg.train_batch, seed=cfg.seed + t, device=device))
-                                       for t in range(cfg.train_seeds)])
+                keys = _unit_keys(cfg, arm, s)
+                searches[arm].append(units(keys[0], lambda: _search_unit(cfg, arm, s, (train, test), out)))
+                trainings[arm].append([units(k, lambda t=t: _train_unit(cfg, searches[arm][s]['genotype'], train, test, t, device))
+                                       for t, k in enumerate(keys[1:])])
         # an arm's score per search seed: the mean over that genotype's trainings
         score = {arm: {k: [float(np.mean([r[k] for r in row])) if None not in [r[k] for r in row] else None for row in trainings[arm]]
                        for k in METRIC_KEYS} for arm in arms}

@@ -24,10 +24,10 @@ from .adapt import AdaptConfig, adapt, STRATEGIES
 from .ranking import plot_tau
 
 # %% auto #0
-__all__ = ['STUDY_SECTIONS', 'train_standalone', 'standalone_parallel', 'inherited_metrics', 'fidelity_of', 'Units',
-           'FidelityConfig', 'fidelity', 'plot_fidelity', 'StudyConfig', 'matched_epochs', 'study', 'plot_ranking',
-           'plot_vs_ceiling', 'plot_adaptation', 'plot_cost', 'study_figures', 'study_tables', 'study_parts',
-           'study_summary']
+__all__ = ['STUDY_SECTIONS', 'train_standalone', 'run_parallel', 'standalone_parallel', 'inherited_metrics', 'fidelity_of',
+           'Units', 'FidelityConfig', 'fidelity', 'plot_fidelity', 'StudyConfig', 'matched_epochs', 'study',
+           'plot_ranking', 'plot_vs_ceiling', 'plot_adaptation', 'plot_cost', 'study_figures', 'study_tables',
+           'study_parts', 'study_summary']
 
 # %% ../nbs/14_study.ipynb #b3bf777f
 def train_standalone(arch,                # an architecture of `space`
@@ -55,15 +55,22 @@ def train_standalone(arch,                # an architecture of `space`
 
 def _set_threads(n): torch.set_num_threads(n)
 
+def run_parallel(units, tasks:dict, jobs:int, say=None, each:bool=False):
+    "Run each task `(f, kwargs)` of {name: task} in `jobs` spawned processes sharing the torch threads; `f(**kwargs)` returns {unit key: result}, stored in `units` as each task ends (`each`: `say` so)"
+    if len(tasks) == 0: return
+    jobs = min(jobs, len(tasks)); threads = max(1, torch.get_num_threads() // jobs)
+    if say: say(f"      {len(tasks)} tasks in {jobs} processes of {threads} thread(s)")
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
+        futs = {ex.submit(f, **kw): name for name, (f, kw) in tasks.items()}
+        for fut in as_completed(futs):
+            for k, v in fut.result().items(): units(k, lambda v=v: v)
+            if say and each: say(f"      {futs[fut]}: done")
+
+def _standalone_unit(key, **kw): return {key: train_standalone(**kw)}
+
 def standalone_parallel(units, tasks:dict, jobs:int, say=None):
     "Run `train_standalone(**kw)` for each {unit key: kw} of `tasks` that `units` lacks, in `jobs` processes, storing each result as it ends"
-    todo = {k: kw for k, kw in tasks.items() if k not in units}
-    if len(todo) == 0: return
-    jobs = min(jobs, len(todo)); threads = max(1, torch.get_num_threads() // jobs)
-    if say: say(f"      {len(todo)} trainings in {jobs} processes of {threads} thread(s)")
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context('spawn'), initializer=_set_threads, initargs=(threads,)) as ex:
-        futs = {ex.submit(train_standalone, **kw): k for k, kw in todo.items()}
-        for f in as_completed(futs): units(futs[f], lambda r=f.result(): r)
+    run_parallel(units, {k: (_standalone_unit, dict(key=k, **kw)) for k, kw in tasks.items() if k not in units}, jobs, say)
 
 # %% ../nbs/14_study.ipynb #5b274707
 def inherited_metrics(sn:Supernet, archs:list, train, test, n_bn:int=10, batch_size:int=128, seed:int=0, device=None)->list[dict]:
@@ -153,13 +160,13 @@ def fidelity(cfg, *, archs:list|None=None)->dict:
         if cfg.out is not None and is_main(): write_config(cfg.out, cfg)
         c0, t0 = time.process_time(), time.perf_counter()
         inh = units('inherited', lambda: inherited_metrics(sn, archs, train, test, cfg.n_bn, cfg.batch_size, cfg.seed, cfg.device))
-        if cfg.jobs > 1 and is_main():
-            standalone_parallel(units, {f'standalone/seed{s}/arch{i}': dict(
-                arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test, epochs=cfg.epochs, lr=cfg.lr, wd=cfg.wd,
-                batch_size=cfg.batch_size, seed=1000 * s + i, device=cfg.device) for s in range(cfg.seeds) for i, a in enumerate(archs)}, cfg.jobs)
-        sa = [[units(f'standalone/seed{s}/arch{i}', lambda: train_standalone(a, sn.space.name, sn.space.kw, train, test, cfg.epochs, cfg.lr,
-                                                                          cfg.wd, cfg.batch_size, seed=1000 * s + i, device=cfg.device))
-               for i, a in enumerate(progress(archs, desc=f'stand-alone seed {s}', disable=None if cfg.progress else True))]
+        tasks = {(s, i): dict(arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test, epochs=cfg.epochs, lr=cfg.lr,
+                              wd=cfg.wd, batch_size=cfg.batch_size, seed=1000 * s + i, device=cfg.device)
+                 for s in range(cfg.seeds) for i, a in enumerate(archs)}
+        key_of = lambda s, i: f'standalone/seed{s}/arch{i}'
+        if cfg.jobs > 1 and is_main(): standalone_parallel(units, {key_of(*si): kw for si, kw in tasks.items()}, cfg.jobs)
+        sa = [[units(key_of(s, i), lambda kw=tasks[s, i]: train_standalone(**kw))
+               for i in progress(range(len(archs)), desc=f'stand-alone seed {s}', disable=None if cfg.progress else True)]
               for s in range(cfg.seeds)]
         key = 'balanced_accuracy'
         res = dict(fidelity_of([r[key] for r in inh], [[r[key] for r in row] for row in sa], cfg.seed), metric=key,
@@ -305,15 +312,12 @@ def study(cfg)->dict:
             sa_epochs[lab] = ep = matched_epochs(cfg.standalone_epochs, len(src_train), len(train), cfg.match_steps)
             say(f"[2/4] stand-alone: {len(archs)} architectures x {cfg.seeds} seeds on {lab} ({len(train)} images, {ep} epochs)")
             c0, t0 = time.process_time(), time.perf_counter()
-            if cfg.jobs > 1 and is_main():
-                standalone_parallel(units, {f'standalone/{lab}/seed{s}/arch{i}': dict(
-                    arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test, epochs=ep, lr=cfg.standalone_lr,
-                    batch_size=bs, seed=1000 * (cfg.seed + s) + i, device=device) for s in range(cfg.seeds) for i, a in enumerate(archs)},
-                    cfg.jobs, say)
-            sa[lab] = [[units(f'standalone/{lab}/seed{s}/arch{i}', lambda: train_standalone(
-                            a, sn.space.name, sn.space.kw, train, test, ep, cfg.standalone_lr, batch_size=bs,
-                            seed=1000 * (cfg.seed + s) + i, device=device))
-                        for i, a in enumerate(progress(archs, desc=f'{lab} seed {s}', disable=None if cfg.progress else True))]
+            tasks = {f'standalone/{lab}/seed{s}/arch{i}': dict(arch=a, space=sn.space.name, space_kw=sn.space.kw, train=train, test=test,
+                                                                epochs=ep, lr=cfg.standalone_lr, batch_size=bs, seed=1000 * (cfg.seed + s) + i, device=device)
+                     for s in range(cfg.seeds) for i, a in enumerate(archs)}
+            if cfg.jobs > 1 and is_main(): standalone_parallel(units, tasks, cfg.jobs, say)
+            sa[lab] = [[units(k := f'standalone/{lab}/seed{s}/arch{i}', lambda k=k: train_standalone(**tasks[k]))
+                        for i in progress(range(len(archs)), desc=f'{lab} seed {s}', disable=None if cfg.progress else True)]
                        for s in range(cfg.seeds)]
             cost[f'standalone {lab}'] = dict(cpu_s=sum(r['cpu_s'] for row in sa[lab] for r in row),
                                              wall_s=sum(r['wall_s'] for row in sa[lab] for r in row))
