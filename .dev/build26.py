@@ -76,8 +76,25 @@ test_eq(get_arm('focal_demo').mode, 'focal_demo')
 del SEARCH_MODES['focal_demo']''')
 md('''## Training a genotype
 
-A genotype is judged by its evaluation network trained from scratch. `train_genotype` builds it with `network_from_genotype` (no auxiliary head, no drop-path at this scale) and trains it on the long-tailed training set with cross-entropy plus deferred re-weighting (Cao et al. 2019) and a cosine schedule, the same recipe for every arm, then reports the long-tail metrics on the balanced test set.''')
+A genotype is judged by its evaluation network trained from scratch. `train_genotype` builds it with `network_from_genotype` (no auxiliary head, no drop-path at this scale) and trains it on the long-tailed training set with cross-entropy plus deferred re-weighting (Cao et al. 2019) and a cosine schedule, the same recipe for every arm, then reports the long-tail metrics on the balanced test set. That recipe is `train_network`, which trains any network the same way (for a reference network on the same data).''')
 co('''#| export
+def train_network(m:torch.nn.Module,    # a network, freshly initialised
+                  train, test,          # `LTData`: the long-tailed training set and the balanced test set
+                  epochs:int=20,        # training epochs
+                  lr:float=0.05,        # base learning rate (cosine)
+                  batch_size:int=64,    # batch size
+                  seed:int=0,           # seed of the batch order
+                  device=None,
+                 )->dict:
+    "Train `m` with the study's recipe (CE + DRW, cosine, crop + flip) and return its test metrics and cost"
+    c0, t0 = time.process_time(), time.perf_counter()
+    learn = Learner(m, BatchLoader(train, batch_size, 'instance', augment=True, device=device, seed=seed),
+                    loss_fn=get_loss('drw', train.counts), lr=lr, wd=3e-4, schedule='cosine', epochs=epochs,
+                    device=device, seed=seed, progress=False, grad_clip=5.)
+    learn.fit()
+    r = learn.validate(BatchLoader(test, 256, None, device=device))
+    return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
+
 def train_genotype(genotype,            # a genotype dict, `Genotype` or genotype.json
                    train, test,         # `LTData`: the long-tailed training set and the balanced test set
                    C:int=16,            # initial channels of the evaluation network
@@ -88,16 +105,10 @@ def train_genotype(genotype,            # a genotype dict, `Genotype` or genotyp
                    seed:int=0,          # seed of initialisation and batch order
                    device=None,
                   )->dict:
-    "Train the evaluation network of `genotype` from scratch (CE + DRW, cosine, crop + flip) and return its test metrics and cost"
+    "Train the evaluation network of `genotype` from scratch (`train_network`) and return its test metrics and cost"
     torch.manual_seed(seed)
     m = network_from_genotype(genotype, train.n_classes, C=C, layers=layers, auxiliary=False, drop_path=0.)
-    c0, t0 = time.process_time(), time.perf_counter()
-    learn = Learner(m, BatchLoader(train, batch_size, 'instance', augment=True, device=device, seed=seed),
-                    loss_fn=get_loss('drw', train.counts), lr=lr, wd=3e-4, schedule='cosine', epochs=epochs,
-                    device=device, seed=seed, progress=False, grad_clip=5.)
-    learn.fit()
-    r = learn.validate(BatchLoader(test, 256, None, device=device))
-    return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)''')
+    return train_network(m, train, test, epochs, lr, batch_size, seed, device)''')
 co('''from nas_lt.data import make_synthetic, long_tailed
 _tr, _te = make_synthetic(10, 30, 10, size=16, seed=0)
 _tr = long_tailed(_tr, 10.)
@@ -106,7 +117,10 @@ _g = dict(normal=[['sep_conv_3x3', 0], ['sep_conv_3x3', 1]] * 4, normal_concat=[
 _r1 = train_genotype(_g, _tr, _te, C=4, layers=3, epochs=1)
 _r2 = train_genotype(_g, _tr, _te, C=4, layers=3, epochs=1)
 print(md_table([_r1]))   # no class has over 100 images here, so there is no many-shot group
-test_eq({k: _r1[k] for k in METRIC_KEYS}, {k: _r2[k] for k in METRIC_KEYS})   # same seed, same numbers''')
+test_eq({k: _r1[k] for k in METRIC_KEYS}, {k: _r2[k] for k in METRIC_KEYS})   # same seed, same numbers
+torch.manual_seed(0)   # the same network trained by train_network: the same numbers
+_r3 = train_network(network_from_genotype(_g, _tr.n_classes, C=4, layers=3, auxiliary=False, drop_path=0.), _tr, _te, epochs=1)
+test_eq({k: _r3[k] for k in METRIC_KEYS}, {k: _r1[k] for k in METRIC_KEYS})''')
 md('''## The configuration
 
 `DartsStudyConfig` holds every setting; `nas-lt darts study` takes them as flags. The data are the long-tailed training set and its balanced test set (`data`, `imb_ratio` and the other data settings, as every command); each search splits the training set into a weight half and an architecture half as DARTS does.

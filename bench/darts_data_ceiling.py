@@ -2,17 +2,14 @@
 
 Trains, with the study's genotype recipe (`nas_lt.darts_study.train_genotype`: CE + DRW, cosine, crop + flip, 20 epochs,
 lr 0.05, batch 64), DARTS's published CIFAR-10 genotype (DARTS V2, Liu et al. 2019) as the study's evaluation network, and
-a ResNet-20 with the same loop, on the study's embedded data at ratio 100 with 250 (the study), 500 and 1,000 images in the
+a ResNet-20 with the same recipe (`train_network`), on the study's embedded data at ratio 100 with 250 (the study), 500 and 1,000 images in the
 head class. Prints one JSON row per run; CPU seconds are process CPU time.
 
     OMP_NUM_THREADS=1 python bench/darts_data_ceiling.py --n-train 250 500 1000 --seeds 0 1
 """
-import argparse, json, time, torch
+import argparse, json, torch
 from nas_lt.darts import Genotype
-from nas_lt.darts_study import DartsStudyConfig, train_genotype, METRIC_KEYS
-from nas_lt.data import BatchLoader
-from nas_lt.learner import Learner
-from nas_lt.losses import get_loss
+from nas_lt.darts_study import DartsStudyConfig, train_genotype, train_network
 from nas_lt.models import get_model
 
 # DARTS (second order) genotype on CIFAR-10, Liu et al., "DARTS: Differentiable Architecture Search", ICLR 2019
@@ -21,16 +18,6 @@ DARTS_V2 = Genotype(
             ('skip_connect', 0), ('skip_connect', 0), ('dil_conv_3x3', 2)], normal_concat=[2, 3, 4, 5],
     reduce=[('max_pool_3x3', 0), ('max_pool_3x3', 1), ('skip_connect', 2), ('max_pool_3x3', 1), ('max_pool_3x3', 0),
             ('skip_connect', 2), ('skip_connect', 2), ('max_pool_3x3', 1)], reduce_concat=[2, 3, 4, 5])
-
-def train_resnet(train, test, epochs=20, lr=0.05, batch_size=64, seed=0):
-    torch.manual_seed(seed)
-    c0, t0 = time.process_time(), time.perf_counter()
-    learn = Learner(get_model('resnet20', train.n_classes), BatchLoader(train, batch_size, 'instance', augment=True, seed=seed),
-                    loss_fn=get_loss('drw', train.counts), lr=lr, wd=3e-4, schedule='cosine', epochs=epochs, seed=seed,
-                    progress=False, grad_clip=5.)
-    learn.fit()
-    r = learn.validate(BatchLoader(test, 256, None))
-    return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
 
 if __name__ == '__main__':
     p = argparse.ArgumentParser()
@@ -42,5 +29,6 @@ if __name__ == '__main__':
         train, test = DartsStudyConfig.make(n_train=n).load()
         for m in a.models:
             for s in a.seeds:
-                r = (train_genotype(DARTS_V2, train, test, seed=s) if m == 'darts_v2' else train_resnet(train, test, seed=s))
+                if m == 'darts_v2': r = train_genotype(DARTS_V2, train, test, seed=s)
+                else: torch.manual_seed(s); r = train_network(get_model(m, train.n_classes), train, test, seed=s)
                 print(json.dumps(dict(model=m, n_train=n, images=len(train), seed=s, **r)), flush=True)

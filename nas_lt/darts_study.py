@@ -25,8 +25,8 @@ from .darts_bbn import SEARCH_MODES, DartsSearchConfig, darts_search
 from .study import Units, run_parallel
 
 # %% auto #0
-__all__ = ['STUDY_ARMS', 'STUDY_KEYS', 'StudyArm', 'get_arm', 'train_genotype', 'DartsStudyConfig', 'darts_study',
-           'darts_study_tables', 'darts_study_summary', 'plot_study_accuracy', 'plot_study_differences',
+__all__ = ['STUDY_ARMS', 'STUDY_KEYS', 'StudyArm', 'get_arm', 'train_network', 'train_genotype', 'DartsStudyConfig',
+           'darts_study', 'darts_study_tables', 'darts_study_summary', 'plot_study_accuracy', 'plot_study_differences',
            'plot_study_convergence', 'plot_study_cost', 'darts_study_figures', 'darts_study_parts']
 
 # %% ../nbs/26_darts_study.ipynb #c146e371
@@ -53,7 +53,24 @@ def get_arm(name:str)->StudyArm:
     if name in SEARCH_MODES: return StudyArm(name, SEARCH_MODES[name].description, name)
     raise LTError(f"unknown study arm {name!r}; choose among the arms ({', '.join(STUDY_ARMS)}) or the search modes ({', '.join(SEARCH_MODES)})")
 
-# %% ../nbs/26_darts_study.ipynb #4f94d783
+# %% ../nbs/26_darts_study.ipynb #9b1f9111
+def train_network(m:torch.nn.Module,    # a network, freshly initialised
+                  train, test,          # `LTData`: the long-tailed training set and the balanced test set
+                  epochs:int=20,        # training epochs
+                  lr:float=0.05,        # base learning rate (cosine)
+                  batch_size:int=64,    # batch size
+                  seed:int=0,           # seed of the batch order
+                  device=None,
+                 )->dict:
+    "Train `m` with the study's recipe (CE + DRW, cosine, crop + flip) and return its test metrics and cost"
+    c0, t0 = time.process_time(), time.perf_counter()
+    learn = Learner(m, BatchLoader(train, batch_size, 'instance', augment=True, device=device, seed=seed),
+                    loss_fn=get_loss('drw', train.counts), lr=lr, wd=3e-4, schedule='cosine', epochs=epochs,
+                    device=device, seed=seed, progress=False, grad_clip=5.)
+    learn.fit()
+    r = learn.validate(BatchLoader(test, 256, None, device=device))
+    return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
+
 def train_genotype(genotype,            # a genotype dict, `Genotype` or genotype.json
                    train, test,         # `LTData`: the long-tailed training set and the balanced test set
                    C:int=16,            # initial channels of the evaluation network
@@ -64,16 +81,10 @@ def train_genotype(genotype,            # a genotype dict, `Genotype` or genotyp
                    seed:int=0,          # seed of initialisation and batch order
                    device=None,
                   )->dict:
-    "Train the evaluation network of `genotype` from scratch (CE + DRW, cosine, crop + flip) and return its test metrics and cost"
+    "Train the evaluation network of `genotype` from scratch (`train_network`) and return its test metrics and cost"
     torch.manual_seed(seed)
     m = network_from_genotype(genotype, train.n_classes, C=C, layers=layers, auxiliary=False, drop_path=0.)
-    c0, t0 = time.process_time(), time.perf_counter()
-    learn = Learner(m, BatchLoader(train, batch_size, 'instance', augment=True, device=device, seed=seed),
-                    loss_fn=get_loss('drw', train.counts), lr=lr, wd=3e-4, schedule='cosine', epochs=epochs,
-                    device=device, seed=seed, progress=False, grad_clip=5.)
-    learn.fit()
-    r = learn.validate(BatchLoader(test, 256, None, device=device))
-    return dict({k: r[k] for k in METRIC_KEYS}, cpu_s=time.process_time() - c0, wall_s=time.perf_counter() - t0)
+    return train_network(m, train, test, epochs, lr, batch_size, seed, device)
 
 # %% ../nbs/26_darts_study.ipynb #7ec60f1d
 @dataclass
