@@ -39,33 +39,36 @@ def _genotypes(res:dict)->list:
     ops = ah[0].get('ops'); s = _steps(len(ah[0]['normal']))
     return [derive_genotype(torch.tensor(a['normal']), torch.tensor(a['reduce']), ops, s, s) for a in ah]
 
-def _arch(g):
-    "A genotype as an architecture: each node's two (op, input) edges as a set (their listed order is only their strength order)"
-    cell = lambda edges: tuple(tuple(sorted(map(tuple, edges[i:i + 2]))) for i in range(0, len(edges), 2))
-    return cell(g.normal), tuple(g.normal_concat), cell(g.reduce), tuple(g.reduce_concat)
+def _arch(g, cell:str|None=None):
+    "A genotype (or one of its cells) as an architecture: each node's two (op, input) edges as a set (their listed order is only their strength order)"
+    if cell not in (None, 'normal', 'reduce'): raise LTError(f"cell must be 'normal', 'reduce' or None (both), not {cell!r}")
+    edges = lambda e: tuple(tuple(sorted(map(tuple, e[i:i + 2]))) for i in range(0, len(e), 2))
+    one = lambda c: (edges(getattr(g, c)), tuple(getattr(g, f'{c}_concat')))
+    return one(cell) if cell else one('normal') + one('reduce')
 
-def same_architecture(a, b)->bool:
-    "Whether genotypes `a` and `b` build the same network (a node's two edges may be listed in either order)"
-    return _arch(a) == _arch(b)
+def same_architecture(a, b, cell:str|None=None)->bool:
+    "Whether genotypes `a` and `b` build the same network, or the same `cell` ('normal' or 'reduce'); a node's two edges may be listed in either order"
+    return _arch(a, cell) == _arch(b, cell)
 
-def stable_epoch(genotypes:list)->int:
-    "The first epoch from which the architecture no longer changes (0: never changed)"
+def stable_epoch(genotypes:list, cell:str|None=None)->int:
+    "The first epoch from which the architecture (or its `cell` alone) no longer changes (0: never changed)"
     last, e = genotypes[-1], len(genotypes) - 1
-    while e > 0 and genotypes[e - 1] is not None and same_architecture(genotypes[e - 1], last): e -= 1
+    while e > 0 and genotypes[e - 1] is not None and same_architecture(genotypes[e - 1], last, cell): e -= 1
     return e
 
 def convergence(res:dict, cell:str='normal')->dict:
-    "Per epoch of a search: mean edge entropy (and its ratio to ln ops), mean largest weight per edge, weight on parameter-free ops"
+    "Per epoch of a search: mean edge entropy (and its ratio to ln ops), mean largest weight per edge, weight on parameter-free ops; when the genotype, and `cell` alone, stopped changing"
     ah = res['alpha_history']; ops = ah[0].get('ops')
     free = [i for i, o in enumerate(ops) if o in PARAM_FREE]
     W = torch.tensor([a[cell] for a in ah], dtype=torch.float64)        # epochs x edges x ops
     H = edge_entropy(W).mean(-1)
     genos = _genotypes(res); E = len(ah) - 1
-    st = stable_epoch(genos)
+    st, cst = stable_epoch(genos), stable_epoch(genos, cell)
+    settled = lambda e: bool(E > 0 and e <= E - max(1, E // 4))
     return dict(cell=cell, epochs=[a.get('epoch', i) for i, a in enumerate(ah)], uniform_entropy=math.log(len(ops)),
                 entropy=H.tolist(), entropy_ratio=(H / math.log(len(ops))).tolist(), max_alpha=W.max(-1).values.mean(-1).tolist(),
-                param_free=W[..., free].sum(-1).mean(-1).tolist(), stable_epoch=st,
-                stable_last_quarter=bool(E > 0 and st <= E - max(1, E // 4)))
+                param_free=W[..., free].sum(-1).mean(-1).tolist(), stable_epoch=st, stable_last_quarter=settled(st),
+                cell_stable_epoch=cst, cell_stable_last_quarter=settled(cst))
 
 # %% ../nbs/24_darts_diagnostics.ipynb #8c99bced
 def skip_count(genotype, cell:str='normal')->int:

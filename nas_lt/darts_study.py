@@ -147,7 +147,7 @@ class DartsStudyConfig(DataConfig, RunConfig):
         try: return DartsSearchConfig.make(**kw).validate()
         except LTError as e: raise LTError(f"arm {arm}: {e}") from None
 
-# %% ../nbs/26_darts_study.ipynb #06eaba0b
+# %% ../nbs/26_darts_study.ipynb #7895b41d
 STUDY_KEYS = METRIC_KEYS[1:]   # balanced accuracy, many, medium, few
 
 def _search_unit(cfg, arm, s, data, out):
@@ -155,7 +155,8 @@ def _search_unit(cfg, arm, s, data, out):
     r = darts_search(cfg=cfg.search_config(arm, cfg.seed + s, data, out/'search'/arm/f'seed{cfg.seed + s}' if out is not None else None))
     d = r['diagnostics']
     return dict(genotype=r['genotype'], search_accuracy={k: r['search_accuracy'][k] for k in METRIC_KEYS},
-                diagnostics=dict(normal={k: d['normal'][k] for k in ('epochs', 'entropy_ratio', 'max_alpha', 'param_free', 'stable_epoch', 'stable_last_quarter')},
+                diagnostics=dict(normal={k: d['normal'][k] for k in ('epochs', 'entropy_ratio', 'max_alpha', 'param_free', 'stable_epoch', 'stable_last_quarter',
+                                                                        'cell_stable_epoch', 'cell_stable_last_quarter')},
                                  collapse=d['collapse'], hessian=d['hessian'], shot_accuracy=d['shot_accuracy']),
                 cpu_s=r['cpu_time_s'], wall_s=r['wall_time_s'])
 
@@ -169,6 +170,8 @@ def _convergence(searches:list)->dict:
                 param_free_final=[x['normal']['param_free'][-1] for x in d],
                 stable_epoch=[x['normal']['stable_epoch'] for x in d],
                 stable_last_quarter=sum(bool(x['normal']['stable_last_quarter']) for x in d),
+                normal_stable_epoch=[x['normal'].get('cell_stable_epoch') for x in d],     # None in units of studies before it was kept
+                normal_stable_last_quarter=sum(bool(x['normal'].get('cell_stable_last_quarter')) for x in d),
                 skips=[x['collapse']['skip_count'] for x in d], collapsed=sum(bool(x['collapse']['collapsed']) for x in d),
                 eig_first=[e[0][1] for e in eig], eig_last=[e[-1][1] for e in eig], n=n)
 
@@ -254,7 +257,7 @@ def darts_study(cfg)->dict:
             write_report(out/'study.html', 'DARTS long-tail study', darts_study_parts(res))
     return res
 
-# %% ../nbs/26_darts_study.ipynb #ba2fb89d
+# %% ../nbs/26_darts_study.ipynb #06eaba0b
 def _ci(d, fmt='{:.3f}'):
     if d is None: return '–'
     v = d['mean'] if 'mean' in d else d['diff']
@@ -273,6 +276,7 @@ def darts_study_tables(res:dict)->dict:
         c = res['convergence'][a]
         conv.append(dict(arm=a, entropy_ratio=', '.join(f'{x:.2f}' for x in c['entropy_ratio_final']),
                          stable_epoch=', '.join(str(x) for x in c['stable_epoch']), stable_last_quarter=f"{c['stable_last_quarter']}/{c['n']}",
+                         normal_cell_stable=f"{c['normal_stable_last_quarter']}/{c['n']}" if None not in c['normal_stable_epoch'] else '–',
                          skips=', '.join(str(x) for x in c['skips']), param_free=', '.join(f'{x:.2f}' for x in c['param_free_final']),
                          eigenvalue=', '.join(f'{x:.2f}→{y:.2f}' for x, y in zip(c['eig_first'], c['eig_last'])) or '–',
                          collapsed=f"{c['collapsed']}/{c['n']}", search_balanced=_ci(res['search_accuracy'][a]['balanced_accuracy'])))
@@ -290,7 +294,9 @@ def darts_study_summary(res:dict)->str:
     c = [res['convergence'][a] for a in res['accuracy']]
     ent = [x for cc in c for x in cc['entropy_ratio_final']]
     lines.append(f"convergence: final normal-cell entropy {min(ent):.2f}-{max(ent):.2f} of uniform; genotype stable over the last quarter in "
-                 f"{sum(cc['stable_last_quarter'] for cc in c)}/{sum(cc['n'] for cc in c)} searches; collapsed {sum(cc['collapsed'] for cc in c)}")
+                 f"{sum(cc['stable_last_quarter'] for cc in c)}/{sum(cc['n'] for cc in c)} searches"
+                 + (f" (normal cell alone: {sum(cc['normal_stable_last_quarter'] for cc in c)})" if all(None not in cc['normal_stable_epoch'] for cc in c) else '')
+                 + f"; collapsed {sum(cc['collapsed'] for cc in c)}")
     return '\n'.join(lines)
 
 # %% ../nbs/26_darts_study.ipynb #070d3ebc
