@@ -3,6 +3,7 @@
     OMP_NUM_THREADS=1 python bench/supernet_heuristics.py --configs spos nested --epochs 12      # supernets only
     OMP_NUM_THREADS=1 python bench/supernet_heuristics.py --standalone --epochs 12             # the ground truth
     python bench/supernet_heuristics.py --table                                                # the table so far
+    python bench/supernet_heuristics.py --summary                                              # one row per config, over seeds
 
 Each configuration trains one supernet on the balanced synthetic set (its settings below), then scores the same
 `--archs` architectures (sampled once with seed 0) with inherited weights: BatchNorm re-calibrated on 10 training
@@ -10,7 +11,9 @@ batches, balanced accuracy on the balanced test set. `--standalone` trains each 
 with the same recipe for the same number of optimiser steps (the ground truth). The table reports the mean
 inherited accuracy, its gap to the stand-alone mean, Kendall tau-b between the two rankings with a bootstrap 95%
 interval over architectures, and the process CPU seconds of the supernet's training. Results are appended to
-`bench/out/supernet_heuristics.jsonl` (one line per run) and `--table` prints them.
+`bench/out/supernet_heuristics.jsonl` (one line per run; `--out` names another file) and `--table` prints them;
+`--summary` gives one row per configuration with its seeds pooled (the τ of each seed against the mean of the
+stand-alone seeds, and their mean).
 """
 import argparse, copy, json, os, random, time
 from pathlib import Path
@@ -20,7 +23,7 @@ from nas_lt.data import make_synthetic, BatchLoader
 from nas_lt.supernet import Supernet, fit_supernet
 from nas_lt.evaluate import bn_batches, batches, evaluate_archs
 from nas_lt.learner import Learner
-from nas_lt.stats import tau_ci
+from nas_lt.stats import tau_ci, kendall_tau
 
 OUT = Path(__file__).parent / 'out' / 'supernet_heuristics.jsonl'
 SPACE = dict(width=0.25, depths=(1, 2, 2, 1), strides=(2, 2, 2, 1), last=64)
@@ -96,8 +99,41 @@ def run_standalone(a, train, test, archs):
     return dict(kind='standalone', epochs=a.epochs, n_train=a.n_train, size=a.size, batch=a.batch, seed=a.seed,
                 archs=[list(x) for x in archs], standalone=res, cpu_s=sum(cpu), cpu_s_each=cpu, threads=torch.get_num_threads())
 
-def load():
-    return [json.loads(l) for l in OUT.read_text().splitlines() if l.strip()] if OUT.exists() else []
+def load(paths=(OUT,)):
+    return [json.loads(l) for p in map(Path, paths) if p.exists() for l in p.read_text().splitlines() if l.strip()]
+
+def summary(rows):
+    "One row per (setting, configuration): its supernet seeds pooled, τ of each against the mean of the stand-alone seeds"
+    key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
+    sa = {}
+    for r in rows:
+        if r['kind'] == 'standalone': sa.setdefault(key(r), {})[r['seed']] = np.array(r['standalone'])
+    out = ['| config | size | seeds | mean inherited bal. acc. (per seed) | gap to stand-alone | τ vs stand-alone mean (per seed) | mean τ | supernet CPU s (mean) |',
+           '|---|---:|---:|---|---:|---|---:|---:|']
+    groups = {}
+    for r in rows:
+        if r['kind'] == 'supernet': groups.setdefault((key(r), r['config']), {})[r['seed']] = r
+    for (k, c), by_seed in groups.items():
+        runs = [by_seed[s] for s in sorted(by_seed)]
+        inh = [np.mean(r['inherited']) for r in runs]
+        truth = sa.get(k)
+        if truth and len(truth) >= 1:
+            m = np.mean(list(truth.values()), 0)
+            taus = [kendall_tau(np.array(r['inherited']), m) for r in runs]
+            gap = f"{np.mean(inh) - m.mean():+.3f}"
+            tt = f"{', '.join(f'{t:.2f}' for t in taus)} | {np.mean(taus):.2f}"
+        else: gap, tt = '–', '– | –'
+        out.append(f"| {c} | {runs[0]['size']} | {len(runs)} | {np.mean(inh):.3f} ({', '.join(f'{x:.3f}' for x in inh)}) | {gap} | {tt} | "
+                   f"{np.mean([r['cpu_s'] for r in runs]):.0f} |")
+    for k, truth in sa.items():
+        seeds = sorted(truth)
+        line = f"| stand-alone, seeds {', '.join(map(str, seeds))} | {k[2]} | {len(seeds)} | – | mean {np.mean(list(truth.values())):.3f} | "
+        if len(seeds) >= 2:
+            t = tau_ci(truth[seeds[0]], truth[seeds[1]])
+            line += f"noise ceiling τ(seed {seeds[0]}, seed {seeds[1]}) = {t['tau']:.2f} ({t['ci95'][0]:.2f}, {t['ci95'][1]:.2f}) | – | – |"
+        else: line += '– | – | – |'
+        out.append(line)
+    return '\n'.join(out)
 
 def table(rows):
     key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
@@ -141,9 +177,13 @@ if __name__ == '__main__':
     p.add_argument('--archs', type=int, default=24)
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--table', action='store_true')
+    p.add_argument('--summary', action='store_true')
+    p.add_argument('--out', nargs='*', default=[str(OUT)], help='results file(s): the first is written, all are read by --table/--summary')
     a = p.parse_args()
+    OUT = Path(a.out[0])
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
-    if a.table: print(table(load())); raise SystemExit
+    if a.table: print(table(load(a.out))); raise SystemExit
+    if a.summary: print(summary(load(a.out))); raise SystemExit
     train, test = data(a)
     archs = archs_of(a)
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -151,4 +191,4 @@ if __name__ == '__main__':
     for kind, c in todo:
         r = run_standalone(a, train, test, archs) if kind == 'standalone' else run_config(c, a, train, test, archs)
         with OUT.open('a') as f: f.write(json.dumps(r) + '\n')
-        print(table([r] + [x for x in load() if x['kind'] == 'standalone']).splitlines()[2], flush=True)
+        print(table([r] + [x for x in load(a.out) if x['kind'] == 'standalone']).splitlines()[2], flush=True)
