@@ -52,6 +52,7 @@ CONFIGS = {
     'nested+wd1e-4': dict(space=dict(SPACE, sharing='nested'), wd=1e-4),
     'nested+sandwich+lr0.2': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', lr=0.2),
     'nested+sandwich+n3': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', n_paths=3),
+    'nested+sandwich+lr0.2+wd1e-4': dict(space=dict(SPACE, sharing='nested'), sampling='sandwich', lr=0.2, wd=1e-4),
 }
 
 def settings(name): return {**BASE, **CONFIGS[name]} if name in CONFIGS else dict(BASE)
@@ -102,14 +103,25 @@ def run_standalone(a, train, test, archs):
 def load(paths=(OUT,)):
     return [json.loads(l) for p in map(Path, paths) if p.exists() for l in p.read_text().splitlines() if l.strip()]
 
-def summary(rows):
-    "One row per (setting, configuration): its supernet seeds pooled, τ of each against the mean of the stand-alone seeds"
+def tau_difference(a_runs, b_runs, truth, n_resamples=2000, seed=0):
+    "Mean τ over the seeds of `a_runs` minus that of `b_runs`, against `truth`, with a bootstrap 95% interval and two-sided p over architectures"
+    A, B = np.array([r['inherited'] for r in a_runs]), np.array([r['inherited'] for r in b_runs])
+    f = lambda i: np.mean([kendall_tau(x[i], truth[i]) for x in A]) - np.mean([kendall_tau(x[i], truth[i]) for x in B])
+    n, rng = len(truth), np.random.default_rng(seed)
+    d0 = f(np.arange(n)); boot = np.array([f(rng.integers(0, n, n)) for _ in range(n_resamples)])
+    boot = boot[np.isfinite(boot)]
+    p = min(1., 2 * min((boot <= 0).mean(), (boot >= 0).mean()))
+    return d0, np.percentile(boot, [2.5, 97.5]), p
+
+def summary(rows, vs=None):
+    "One row per (setting, configuration): its supernet seeds pooled, τ of each against the mean of the stand-alone seeds (and against config `vs`)"
     key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
     sa = {}
     for r in rows:
         if r['kind'] == 'standalone': sa.setdefault(key(r), {})[r['seed']] = np.array(r['standalone'])
-    out = ['| config | size | seeds | mean inherited bal. acc. (per seed) | gap to stand-alone | τ vs stand-alone mean (per seed) | mean τ | supernet CPU s (mean) |',
-           '|---|---:|---:|---|---:|---|---:|---:|']
+    out = ['| config | size | seeds | mean inherited bal. acc. (per seed) | gap to stand-alone | τ vs stand-alone mean (per seed) | mean τ |'
+           + (f' mean τ − {vs} (95% CI, p) |' if vs else '') + ' supernet CPU s (mean) |',
+           '|---|---:|---:|---|---:|---|---:|' + ('---|' if vs else '') + '---:|']
     groups = {}
     for r in rows:
         if r['kind'] == 'supernet': groups.setdefault((key(r), r['config']), {})[r['seed']] = r
@@ -122,7 +134,11 @@ def summary(rows):
             taus = [kendall_tau(np.array(r['inherited']), m) for r in runs]
             gap = f"{np.mean(inh) - m.mean():+.3f}"
             tt = f"{', '.join(f'{t:.2f}' for t in taus)} | {np.mean(taus):.2f}"
-        else: gap, tt = '–', '– | –'
+            if vs and (k, vs) in groups and c != vs:
+                d, ci, pv = tau_difference(runs, list(groups[(k, vs)].values()), m)
+                tt += f" | {d:+.2f} ({ci[0]:+.2f}, {ci[1]:+.2f}), p {pv:.2f}"
+            elif vs: tt += ' | –'
+        else: gap, tt = '–', '– | –' + (' | –' if vs else '')
         out.append(f"| {c} | {runs[0]['size']} | {len(runs)} | {np.mean(inh):.3f} ({', '.join(f'{x:.3f}' for x in inh)}) | {gap} | {tt} | "
                    f"{np.mean([r['cpu_s'] for r in runs]):.0f} |")
     for k, truth in sa.items():
@@ -130,8 +146,9 @@ def summary(rows):
         line = f"| stand-alone, seeds {', '.join(map(str, seeds))} | {k[2]} | {len(seeds)} | – | mean {np.mean(list(truth.values())):.3f} | "
         if len(seeds) >= 2:
             t = tau_ci(truth[seeds[0]], truth[seeds[1]])
-            line += f"noise ceiling τ(seed {seeds[0]}, seed {seeds[1]}) = {t['tau']:.2f} ({t['ci95'][0]:.2f}, {t['ci95'][1]:.2f}) | – | – |"
-        else: line += '– | – | – |'
+            line += f"noise ceiling τ(seed {seeds[0]}, seed {seeds[1]}) = {t['tau']:.2f} ({t['ci95'][0]:.2f}, {t['ci95'][1]:.2f}) | – |"
+        else: line += '– | – |'
+        line += ' – |' * (2 if vs else 1)
         out.append(line)
     return '\n'.join(out)
 
@@ -178,12 +195,13 @@ if __name__ == '__main__':
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--table', action='store_true')
     p.add_argument('--summary', action='store_true')
+    p.add_argument('--vs', default=None, help='with --summary: the configuration each τ is compared with (paired bootstrap over architectures)')
     p.add_argument('--out', nargs='*', default=[str(OUT)], help='results file(s): the first is written, all are read by --table/--summary')
     a = p.parse_args()
     OUT = Path(a.out[0])
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
     if a.table: print(table(load(a.out))); raise SystemExit
-    if a.summary: print(summary(load(a.out))); raise SystemExit
+    if a.summary: print(summary(load(a.out), a.vs)); raise SystemExit
     train, test = data(a)
     archs = archs_of(a)
     OUT.parent.mkdir(parents=True, exist_ok=True)
@@ -191,4 +209,4 @@ if __name__ == '__main__':
     for kind, c in todo:
         r = run_standalone(a, train, test, archs) if kind == 'standalone' else run_config(c, a, train, test, archs)
         with OUT.open('a') as f: f.write(json.dumps(r) + '\n')
-        print(table([r] + [x for x in load(a.out) if x['kind'] == 'standalone']).splitlines()[2], flush=True)
+        if kind == 'supernet': print(summary([r] + [x for x in load(a.out) if x['kind'] == 'standalone']).splitlines()[2], flush=True)
