@@ -23,7 +23,7 @@ from nas_lt.data import make_synthetic, BatchLoader
 from nas_lt.supernet import Supernet, fit_supernet
 from nas_lt.evaluate import bn_batches, batches, evaluate_archs
 from nas_lt.learner import Learner
-from nas_lt.stats import tau_ci, kendall_tau
+from nas_lt.stats import tau_ci, kendall_tau, bootstrap_ci
 
 OUT = Path(__file__).parent / 'out' / 'supernet_heuristics.jsonl'
 SPACE = dict(width=0.25, depths=(1, 2, 2, 1), strides=(2, 2, 2, 1), last=64)
@@ -104,14 +104,14 @@ def load(paths=(OUT,)):
     return [json.loads(l) for p in map(Path, paths) if p.exists() for l in p.read_text().splitlines() if l.strip()]
 
 def tau_difference(a_runs, b_runs, truth, n_resamples=2000, seed=0):
-    "Mean τ over the seeds of `a_runs` minus that of `b_runs`, against `truth`, with a bootstrap 95% interval and two-sided p over architectures"
-    A, B = np.array([r['inherited'] for r in a_runs]), np.array([r['inherited'] for r in b_runs])
-    f = lambda i: np.mean([kendall_tau(x[i], truth[i]) for x in A]) - np.mean([kendall_tau(x[i], truth[i]) for x in B])
-    n, rng = len(truth), np.random.default_rng(seed)
-    d0 = f(np.arange(n)); boot = np.array([f(rng.integers(0, n, n)) for _ in range(n_resamples)])
-    boot = boot[np.isfinite(boot)]
-    p = min(1., 2 * min((boot <= 0).mean(), (boot >= 0).mean()))
-    return d0, np.percentile(boot, [2.5, 97.5]), p
+    "Mean τ over the seeds of `a_runs` minus that of `b_runs`, against `truth`: a paired bootstrap over architectures (`bootstrap_ci`), interval and two-sided p"
+    A, B = [np.array(r['inherited']) for r in a_runs], [np.array(r['inherited']) for r in b_runs]
+    na = len(A)
+    f = lambda *x: np.mean([kendall_tau(v, x[-1]) for v in x[:na]]) - np.mean([kendall_tau(v, x[-1]) for v in x[na:-1]])
+    d0 = f(*A, *B, truth)
+    ci, dist = bootstrap_ci(f, *A, *B, np.asarray(truth), n_resamples=n_resamples, seed=seed, distribution=True)
+    dist = dist[np.isfinite(dist)]
+    return d0, ci, min(1., 2 * min((dist <= 0).mean(), (dist >= 0).mean()))
 
 def summary(rows, vs=None):
     "One row per (setting, configuration): its supernet seeds pooled, τ of each against the mean of the stand-alone seeds (and against config `vs`)"
