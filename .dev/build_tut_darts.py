@@ -69,10 +69,13 @@ co('''show(plot_schedules({'weight LR (cosine to 0.001/0.025)': get_schedule('co
                     title='multipliers over a 10-epoch search', height=280))''')
 md('''## The study
 
-15 searches and 30 trainings: 87 CPU-minutes (measured on 2026-12-07, the cost table below). The cell is tagged slow; it
+15 searches and 30 trainings: 78 CPU-minutes in this run (the cost table below; 87 on the machine of 2026-12-07). The cell is tagged slow; it
 writes `runs/darts_study/study.json` and `study.html` and resumes where it stopped (each search and each training is a unit
 that is kept once finished). `jobs=2` runs two searches side by side, each with its trainings, one per core: the same units
-as one process, about half the wall time (this run took 49 minutes in two processes). From a shell: `nas-lt darts study --out runs/darts_study --jobs 2`.''')
+as one process, about half the wall time. This run is `nas-lt darts study --out runs/darts_study --jobs 2` of 2026-12-08 (42 minutes of
+wall time on two cores); it repeats the same study run on another machine on 2026-12-07 and gives the same accuracies and
+convergence figures to the third decimal, so the seeds fix the result. Its `study.json` is kept in the repository as
+`bench/data/darts_study_2026-12-08.json`.''')
 co('''#| slow
 res = darts_study(out='runs/darts_study', resume=True, progress=False, jobs=min(2, os.cpu_count()))
 tables = darts_study_tables(res)
@@ -97,7 +100,7 @@ print(f"two trainings of one genotype differ by {sum(gaps) / len(gaps):.3f} on a
 md('''## Did the searches decide?
 
 For each search: the normal cell's mean edge entropy at the end as a fraction of uniform (ln 8), the epoch from which the
-genotype stopped changing, skip connections in the genotype, the softmax weight on parameter-free operations, the dominant
+genotype stopped changing, whether it (and the normal cell alone) stayed fixed over the last quarter of the search, skip connections in the genotype, the softmax weight on parameter-free operations, the dominant
 Hessian eigenvalue w.r.t. α (first → last measurement), the collapse flag of Zela et al. (arXiv 1909.09656) and the search
 network's own balanced accuracy:''')
 co('''#| slow
@@ -125,8 +128,9 @@ The numbers in this section are those printed above (3 search seeds × 2 trainin
 - **The heterogeneous schedule makes no measurable difference against the constant one**: +0.000 [−0.046, +0.046] (p = 0.98).
 - **The searches sharpened but did not settle.** The normal-cell entropy ends at 0.75–0.89 of uniform for plain DARTS (mean
   0.81), 0.31–0.62 for re-sampling, 0.59–0.71 for re-weighting and 0.62–0.79 for the BBN arms; the genotype still changed in
-  the last quarter of every one of the 15 searches. With a constant architecture LR the α keep moving: the preset traded a
-  sharper softmax for the same instability. The BBN arms put more weight on parameter-free operations (0.28–0.46, against
+  the last quarter of every one of the 15 searches. Counting the normal cell alone (the reduction cell's edges are the less
+  decided ones) changes little: it held still over the last quarter in 2 of 15 searches, one of each BBN arm, and in none of
+  plain DARTS's. With a constant architecture LR the α keep moving: the preset traded a sharper softmax for the same instability. The BBN arms put more weight on parameter-free operations (0.28–0.46, against
   0.05–0.39 elsewhere) and one search of each is flagged as collapsing; their genotypes still train as well as plain DARTS's.
 - **Training noise is small next to search noise**: two trainings of one genotype differ by 0.027 on average (at most 0.071),
   while the search seeds of one arm spread over up to 0.08 (re-weighting).
@@ -134,7 +138,8 @@ The numbers in this section are those printed above (3 search seeds × 2 trainin
 So at this scale the study supports the second half of Tang's finding (DARTS+BBN is as good as DARTS, here within about a
 point for the heterogeneous variant) and the direction, not the significance, of the first (re-balanced searches are worse
 by about 5 points on average, with intervals that include 0). Separating a 5-point effect needs more search seeds (the
-interval shrinks roughly as 1/√n: `--seeds 8`); searches whose genotype settles need longer searches (`--epochs 30`) or a
+interval shrinks roughly as 1/√n: `--seeds 8`); longer searches alone did not settle the genotype in the preset measurements
+(16 epochs at the same rate still changed it every epoch but one, `bench/results_darts_study.md`); a
 decaying architecture LR (`nas-lt darts search --arch-lr-schedule cosine`; in the study it would change what the constant-LR
 `bbn` arm means); at paper scale, a GPU.
 
