@@ -432,6 +432,12 @@ assert (_st/'study.json').is_file() and (_st/'study.html').is_file() and (_st/'s
 # stability is counted for the whole genotype and for the normal cell alone, which settles no later than the genotype
 for _c in _res['convergence'].values():
     assert all(n <= g for n, g in zip(_c['normal_stable_epoch'], _c['stable_epoch'])) and _c['normal_stable_last_quarter'] >= _c['stable_last_quarter']
+# units kept by a study from before the normal cell's count was kept still resume: the count reads '–'
+from nas_lt.darts_study import _convergence
+_old = [dict(s, diagnostics=dict(s['diagnostics'], normal={k: v for k, v in s['diagnostics']['normal'].items() if not k.startswith('cell_')}))
+        for s in _res['searches']['plain']]
+test_eq(_convergence(_old)['normal_stable_epoch'], [None, None])
+test_eq(darts_study_tables(dict(_res, convergence=dict(_res['convergence'], plain=_convergence(_old))))['convergence'][0]['normal_cell_stable'], '–')
 # the paired difference is scipy's paired t-test on the per-seed scores
 from scipy import stats
 _a, _b = _res['scores']['reweight']['balanced_accuracy'], _res['scores']['plain']['balanced_accuracy']

@@ -100,6 +100,8 @@ def run_standalone(a, train, test, archs):
     return dict(kind='standalone', epochs=a.epochs, n_train=a.n_train, size=a.size, batch=a.batch, seed=a.seed,
                 archs=[list(x) for x in archs], standalone=res, cpu_s=sum(cpu), cpu_s_each=cpu, threads=torch.get_num_threads())
 
+def _key(r): return (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
+
 def load(paths=(OUT,)):
     return [json.loads(l) for p in map(Path, paths) if p.exists() for l in p.read_text().splitlines() if l.strip()]
 
@@ -115,7 +117,7 @@ def tau_difference(a_runs, b_runs, truth, n_resamples=2000, seed=0):
 
 def summary(rows, vs=None):
     "One row per (setting, configuration): its supernet seeds pooled, τ of each against the mean of the stand-alone seeds (and against config `vs`)"
-    key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
+    key = _key
     sa = {}
     for r in rows:
         if r['kind'] == 'standalone': sa.setdefault(key(r), {})[r['seed']] = np.array(r['standalone'])
@@ -129,7 +131,7 @@ def summary(rows, vs=None):
         runs = [by_seed[s] for s in sorted(by_seed)]
         inh = [np.mean(r['inherited']) for r in runs]
         truth = sa.get(k)
-        if truth and len(truth) >= 1:
+        if truth:
             m = np.mean(list(truth.values()), 0)
             taus = [kendall_tau(np.array(r['inherited']), m) for r in runs]
             gap = f"{np.mean(inh) - m.mean():+.3f}"
@@ -152,8 +154,27 @@ def summary(rows, vs=None):
         out.append(line)
     return '\n'.join(out)
 
+def fidelity(rows, config):
+    "The fidelity of `config` in detail: τ of each supernet seed and of their mean against the stand-alone mean, with intervals; the noise ceiling; both halves of the architectures"
+    out = []
+    for k in dict.fromkeys(_key(r) for r in rows if r['kind'] == 'supernet' and r['config'] == config):
+        sa = {r['seed']: np.array(r['standalone']) for r in rows if r['kind'] == 'standalone' and _key(r) == k}
+        sn = {r['seed']: np.array(r['inherited']) for r in rows if r['kind'] == 'supernet' and r['config'] == config and _key(r) == k}
+        m, n = np.mean(list(sa.values()), 0), len(json.loads(k[4]))
+        fmt = lambda t: f"{t['tau']:.2f} [{t['ci95'][0]:.2f}, {t['ci95'][1]:.2f}] (p {t['p_value']:.2g})"
+        out.append(f"{config}, {n} architectures, {k[2]} px; stand-alone seeds {sorted(sa)}: mean {m.mean():.3f}, sd over architectures {m.std(ddof=1):.3f}")
+        for s in sorted(sn): out.append(f"  τ(supernet seed {s}, stand-alone mean) = {fmt(tau_ci(sn[s], m))}")
+        out.append(f"  τ(mean of {len(sn)} supernets, stand-alone mean) = {fmt(tau_ci(np.mean(list(sn.values()), 0), m))}")
+        if len(sa) >= 2:
+            a, b = (sa[s] for s in sorted(sa)[:2])
+            out.append(f"  noise ceiling τ(stand-alone seed {sorted(sa)[0]}, seed {sorted(sa)[1]}) = {fmt(tau_ci(a, b))}")
+        for name, sl in (('first', slice(0, n // 2)), ('second', slice(n // 2, n))):
+            out.append(f"  {name} half: τ per supernet seed " + ', '.join(f'{kendall_tau(sn[s][sl], m[sl]):.2f}' for s in sorted(sn))
+                       + (f"; ceiling {kendall_tau(a[sl], b[sl]):.2f}" if len(sa) >= 2 else ''))
+    return '\n'.join(out)
+
 def table(rows):
-    key = lambda r: (r['epochs'], r['n_train'], r['size'], r['batch'], json.dumps(r['archs']))
+    key = _key
     truth = {key(r): r for r in rows if r['kind'] == 'standalone' and r['seed'] == 0}
     seeds = {}
     for r in rows:
@@ -195,6 +216,7 @@ if __name__ == '__main__':
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--table', action='store_true')
     p.add_argument('--summary', action='store_true')
+    p.add_argument('--fidelity', default=None, help='a configuration: its τ per seed with intervals, the noise ceiling and both halves of the architectures')
     p.add_argument('--vs', default=None, help='with --summary: the configuration each τ is compared with (paired bootstrap over architectures)')
     p.add_argument('--out', nargs='*', default=[str(OUT)], help='results file(s): the first is written, all are read by --table/--summary')
     a = p.parse_args()
@@ -202,6 +224,7 @@ if __name__ == '__main__':
     torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', 1)))
     if a.table: print(table(load(a.out))); raise SystemExit
     if a.summary: print(summary(load(a.out), a.vs)); raise SystemExit
+    if a.fidelity: print(fidelity(load(a.out), a.fidelity)); raise SystemExit
     train, test = data(a)
     archs = archs_of(a)
     OUT.parent.mkdir(parents=True, exist_ok=True)
